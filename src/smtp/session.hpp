@@ -1,0 +1,63 @@
+// SmtpSession: the analyzer for one SMTP connection. Reassembly feeds it the two
+// in-order byte streams (client to server and back) in capture order, tells it about
+// gaps, and finally ends it. It matches every reply to the command it answers,
+// follows mail transactions to the end of data, and hands out finished transactions,
+// exchanges and anomalies for detection and storage.
+//
+//   SmtpSession session(limits);
+//   session.client_data(time, bytes);   // any split of the stream is fine
+//   session.server_data(time, bytes);
+//   session.client_gap(time, 120);      // 120 bytes never seen
+//   session.end(time);                  // flush what is open
+//   for (auto& t : session.take_transactions()) ...
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "smtp/model.hpp"
+
+namespace spamtap::smtp {
+
+struct Limits {
+  size_t max_line = 4096;             // longer lines are cut and counted
+  size_t max_text = 1024;             // longest stored reply text / argument
+  size_t max_header_bytes = 64 * 1024;  // header block scanned per message
+  size_t max_pending_commands = 256;  // commands awaiting replies
+  size_t max_recipients = 1000;       // per transaction; more are counted, not kept
+};
+
+class SmtpSession {
+ public:
+  explicit SmtpSession(Limits limits = {});
+  ~SmtpSession();
+  SmtpSession(SmtpSession&&) noexcept;
+  SmtpSession& operator=(SmtpSession&&) noexcept;
+
+  void client_data(Timestamp time, std::span<const uint8_t> bytes);
+  void server_data(Timestamp time, std::span<const uint8_t> bytes);
+  void client_gap(Timestamp time, uint64_t missing_bytes);
+  void server_gap(Timestamp time, uint64_t missing_bytes);
+  void end(Timestamp time);
+
+  // True once the conversation has shown itself to be SMTP: a 220/554/421 greeting line
+  // from the server, or a HELO/EHLO from the client.
+  bool looks_like_smtp() const;
+  // True when the session has stopped parsing (STARTTLS accepted, or not SMTP at all);
+  // the caller may stop feeding bytes.
+  bool finished_parsing() const;
+
+  // Finished results since the last call. end() finishes everything still open.
+  std::vector<Transaction> take_transactions();
+  std::vector<Exchange> take_exchanges();
+  std::vector<Anomaly> take_anomalies();
+  const SessionSummary& summary() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace spamtap::smtp
