@@ -1,0 +1,165 @@
+// spamtap analyze: read captures, analyze them, write the store (and JSON lines).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "core/text.hpp"
+#include "pipeline/pipeline.hpp"
+#include "store/json_lines_sink.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace spamtap::cli {
+
+namespace {
+
+struct AnalyzeArguments {
+  std::string db = "spamtap.db";
+  std::string home_net;
+  std::string filter;
+  std::string json_out;
+  bool quiet = false;
+  size_t max_connections = 1 << 20;
+  std::vector<std::string> captures;
+};
+
+std::string human_count(double value) {
+  if (value >= 1e9) return fmt::format("{:.1f}G", value / 1e9);
+  if (value >= 1e6) return fmt::format("{:.1f}M", value / 1e6);
+  if (value >= 1e3) return fmt::format("{:.1f}k", value / 1e3);
+  return fmt::format("{:.0f}", value);
+}
+
+int run_analyze(const AnalyzeArguments& arguments) {
+  AnalysisOptions options;
+  if (!arguments.home_net.empty()) {
+    std::string bad;
+    auto home = HomeNetworks::parse_list(arguments.home_net, &bad);
+    if (!home) {
+      fmt::print(stderr, "spamtap analyze: --home-net: '{}' is not an address or CIDR\n",
+                 escape_control(bad));
+      return exit_code::kUsage;
+    }
+    options.home = *home;
+  }
+  options.bpf_filter = arguments.filter;
+  options.flow.max_connections = arguments.max_connections;
+
+  std::string error;
+  auto store = SqliteStore::open(arguments.db, &error);
+  if (!store) {
+    fmt::print(stderr, "spamtap analyze: {}\n", escape_control(error));
+    return exit_code::kFailure;
+  }
+  std::vector<RecordSink*> sinks{store.get()};
+  std::unique_ptr<JsonLinesSink> json;
+  if (!arguments.json_out.empty()) {
+    json = JsonLinesSink::open(arguments.json_out, &error);
+    if (!json) {
+      fmt::print(stderr, "spamtap analyze: {}\n", escape_control(error));
+      return exit_code::kFailure;
+    }
+    sinks.push_back(json.get());
+  }
+
+  Pipeline pipeline(options, sinks);
+  bool show_progress = !arguments.quiet && isatty(STDERR_FILENO);
+  auto started = std::chrono::steady_clock::now();
+  auto progress = [&](const Progress& p) {
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double rate = elapsed > 0 ? static_cast<double>(p.packets) / elapsed : 0;
+    std::string percent =
+        p.bytes_total ? fmt::format("{:5.1f}%", 100.0 * static_cast<double>(p.bytes_done) /
+                                                    static_cast<double>(p.bytes_total))
+                      : std::string("  ?  ");
+    fmt::print(stderr, "\r{} {} packets, {} packets/s  ", percent, human_count(p.packets),
+               human_count(rate));
+  };
+
+  int damaged = 0;
+  int unreadable = 0;
+  for (const auto& path : arguments.captures) {
+    std::string message;
+    FileOutcome outcome = pipeline.process_file(
+        path, &message, show_progress ? std::function<void(const Progress&)>(progress)
+                                      : std::function<void(const Progress&)>());
+    if (show_progress) fmt::print(stderr, "\r\033[K");
+    if (outcome == FileOutcome::kNotReadable) {
+      unreadable++;
+      fmt::print(stderr, "spamtap analyze: {} (skipped)\n", escape_control(message));
+    } else if (outcome == FileOutcome::kDamaged) {
+      damaged++;
+      fmt::print(stderr,
+                 "spamtap analyze: {}; packets before it were analyzed and are kept\n",
+                 escape_control(message));
+    }
+  }
+  pipeline.finish();
+  store->flush();
+  if (json) json->flush();
+
+  double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto& counters = pipeline.counters();
+  auto count = [&](const char* name) {
+    auto it = counters.find(name);
+    return it == counters.end() ? uint64_t{0} : it->second;
+  };
+  if (!arguments.quiet) {
+    fmt::print(stderr,
+               "spamtap analyze: {} packets, {} connections, {} SMTP sessions, {} mail "
+               "transactions, {} events from {} file(s) in {:.2f} s -> {}\n",
+               count("packets"), count("connections"), count("smtp_sessions"),
+               count("smtp_transactions"), count("events"), arguments.captures.size(),
+               elapsed, escape_control(arguments.db));
+    if (count("connections_evicted") > 0) {
+      fmt::print(stderr, "spamtap analyze: {} connections evicted by --max-connections\n",
+                 count("connections_evicted"));
+    }
+  }
+  if (store->write_errors() > 0) {
+    fmt::print(stderr, "spamtap analyze: {} records could not be stored: {}\n",
+               store->write_errors(), escape_control(store->last_error()));
+    return exit_code::kFailure;
+  }
+  if (json && json->failed()) {
+    fmt::print(stderr, "spamtap analyze: writing {} failed\n",
+               escape_control(arguments.json_out));
+    return exit_code::kFailure;
+  }
+  if (unreadable == static_cast<int>(arguments.captures.size())) return exit_code::kFailure;
+  if (damaged > 0 || unreadable > 0) return exit_code::kInputDamaged;
+  return exit_code::kOk;
+}
+
+}  // namespace
+
+void register_analyze_command(CLI::App& app, int* result) {
+  auto arguments = std::make_shared<AnalyzeArguments>();
+  CLI::App* command = app.add_subcommand(
+      "analyze", "Analyze capture files: connections, SMTP, spam-source events -> store");
+  command->add_option("--db", arguments->db, "SQLite store to write (created if missing)")
+      ->capture_default_str();
+  command->add_option("--home-net", arguments->home_net,
+                      "Local networks, comma-separated CIDRs (default: private and "
+                      "unique-local ranges)");
+  command->add_option("--filter", arguments->filter, "BPF filter applied to every capture");
+  command->add_option("--json-out", arguments->json_out,
+                      "Also write every record as JSON lines to FILE ('-' for stdout)");
+  command->add_option("--max-connections", arguments->max_connections,
+                      "Cap on connections tracked at once; the least recently active are "
+                      "evicted (counted)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 28));
+  command->add_flag("-q,--quiet", arguments->quiet, "No progress line and no summary");
+  command->add_option("captures", arguments->captures, "pcap or pcapng files, read in order")
+      ->required()
+      ->type_name("CAPTURE");
+  command->callback([arguments, result] { *result = run_analyze(*arguments); });
+}
+
+}  // namespace spamtap::cli

@@ -1,0 +1,89 @@
+// spamtap report: questions answered from the store.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <iostream>
+
+#include "analysis/suspects.hpp"
+#include "cli/commands.hpp"
+#include "core/text.hpp"
+
+namespace spamtap::cli {
+
+namespace {
+
+struct ReportArguments {
+  std::string db = "spamtap.db";
+  std::string format = "table";
+  std::string since;
+  std::string until;
+  std::string host;
+};
+
+using ReportFunction = Table (*)(sqlite3*, const ReportFilter&);
+
+int run_report(const ReportArguments& arguments, ReportFunction report) {
+  OutputFormat format;
+  if (!parse_output_format(arguments.format, &format)) {
+    fmt::print(stderr, "spamtap report: --format must be table, json or csv\n");
+    return exit_code::kUsage;
+  }
+  ReportFilter filter;
+  filter.host = arguments.host;
+  Timestamp time = 0;
+  if (!arguments.since.empty()) {
+    if (!parse_time(arguments.since, &time)) {
+      fmt::print(stderr, "spamtap report: --since: cannot read '{}' as a time\n",
+                 escape_control(arguments.since));
+      return exit_code::kUsage;
+    }
+    filter.since = time;
+  }
+  if (!arguments.until.empty()) {
+    if (!parse_time(arguments.until, &time)) {
+      fmt::print(stderr, "spamtap report: --until: cannot read '{}' as a time\n",
+                 escape_control(arguments.until));
+      return exit_code::kUsage;
+    }
+    filter.until = time;
+  }
+  std::string error;
+  sqlite3* db = open_store_for_reading(arguments.db, &error);
+  if (!db) {
+    fmt::print(stderr, "spamtap report: {}\n", escape_control(error));
+    return exit_code::kFailure;
+  }
+  Table table = report(db, filter);
+  sqlite3_close(db);
+  render(table, format, std::cout);
+  return exit_code::kOk;
+}
+
+void add_report(CLI::App* parent, const char* name, const char* description,
+                ReportFunction report, int* result) {
+  auto arguments = std::make_shared<ReportArguments>();
+  CLI::App* command = parent->add_subcommand(name, description);
+  command->add_option("--db", arguments->db, "SQLite store to read")->capture_default_str();
+  command->add_option("--format", arguments->format, "table, json (one object a line) or csv")
+      ->capture_default_str();
+  command->add_option("--since", arguments->since,
+                      "Only from this time (2026-12-04, 2026-12-04T10:00Z, epoch seconds)");
+  command->add_option("--until", arguments->until, "Only before this time");
+  command->add_option("--host", arguments->host, "Only this host");
+  command->callback([arguments, result, report] { *result = run_report(*arguments, report); });
+}
+
+}  // namespace
+
+void register_report_command(CLI::App& app, int* result) {
+  CLI::App* report = app.add_subcommand("report", "Reports over a store");
+  report->require_subcommand(1);
+  add_report(report, "suspects",
+             "Hosts with spam-source events: first/last seen, rules fired, evidence",
+             suspects_report, result);
+  add_report(report, "anomalies", "Protocol oddities seen, by name, with counts",
+             anomalies_report, result);
+}
+
+}  // namespace spamtap::cli

@@ -1,0 +1,92 @@
+// Pipeline: one analysis run, wired front to back. Capture files are read in order;
+// each frame is decoded, matched to its connection, and, for conversations that look
+// like SMTP (a service port, or a server that greets with 220 on any port), the two
+// directions are reassembled and fed to the SMTP analyzer. Detection watches the SMTP
+// exchanges; connections, transactions, anomalies and events leave through the sinks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capture/capture_file.hpp"
+#include "decode/decoder.hpp"
+#include "detect/spam_detector.hpp"
+#include "flow/flow_table.hpp"
+#include "reassembly/stream.hpp"
+#include "smtp/session.hpp"
+#include "store/records.hpp"
+
+namespace spamtap {
+
+struct AnalysisOptions {
+  HomeNetworks home;
+  std::string bpf_filter;
+  DecodeLimits decode;
+  FlowLimits flow;
+  StreamLimits stream;
+  smtp::Limits smtp;
+  DetectionSettings detection;
+  // Global cap on bytes held out of order by all SMTP streams together.
+  size_t max_reassembly_bytes = 256 * 1024 * 1024;
+};
+
+struct Progress {
+  const std::string* file = nullptr;
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;  // 0 when unknown
+  uint64_t packets = 0;
+};
+
+enum class FileOutcome {
+  kComplete,      // read to its end
+  kDamaged,       // read up to a bad record; what came before was analyzed
+  kNotReadable,   // could not be opened as a capture
+};
+
+class Pipeline : public ConnectionObserver {
+ public:
+  Pipeline(AnalysisOptions options, std::vector<RecordSink*> sinks);
+  ~Pipeline() override;
+
+  // Reads one capture. `message` explains a damaged or unreadable file.
+  FileOutcome process_file(const std::string& path, std::string* message,
+                           const std::function<void(const Progress&)>& progress = {});
+  // Processes one already-captured frame (used by tests and live capture).
+  void process_frame(const Frame& frame);
+  // Ends every open connection and writes the run record.
+  void finish();
+
+  const std::map<std::string, uint64_t>& counters() const { return counters_; }
+  uint64_t events_written() const { return events_written_; }
+
+  void on_packet(Connection& connection, const Packet& packet, bool from_originator) override;
+  void on_connection_end(Connection& connection) override;
+
+ private:
+  class SmtpAnalysis;
+  bool should_analyze_smtp(const Connection& connection, const Packet& packet,
+                           bool from_originator) const;
+  void collect(Connection& connection, SmtpAnalysis& analysis);
+  void emit_event(const Event& event);
+
+  AnalysisOptions options_;
+  std::vector<RecordSink*> sinks_;
+  Decoder decoder_;
+  FlowTable flows_;
+  SpamDetector detector_;
+  std::vector<std::string> inputs_;
+  std::map<std::string, uint64_t> counters_;
+  Timestamp first_packet_ = 0;
+  Timestamp last_packet_ = 0;
+  Timestamp started_ = 0;
+  uint64_t events_written_ = 0;
+  uint64_t smtp_sessions_ = 0;
+  uint64_t smtp_transactions_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace spamtap

@@ -1,0 +1,54 @@
+// The records the analysis writes, and the sink interface every store implements.
+// Connections come straight from the flow table; SMTP transactions and anomalies
+// carry the connection they belong to; events come from detection.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/address.hpp"
+#include "detect/event.hpp"
+#include "flow/connection.hpp"
+#include "smtp/model.hpp"
+
+namespace spamtap {
+
+struct SmtpRecord {
+  uint64_t connection_id = 0;
+  IpAddress client;
+  IpAddress server;
+  uint16_t server_port = 0;
+  smtp::Transaction transaction;
+};
+
+struct AnomalyRecord {
+  Timestamp time = 0;
+  uint64_t connection_id = 0;  // 0 when not tied to a connection
+  std::string name;
+  std::string detail;
+};
+
+// One analysis run: what went in, and the counters worth keeping.
+struct RunRecord {
+  Timestamp started = 0;   // wall clock, for the operator
+  Timestamp first_packet = 0;
+  Timestamp last_packet = 0;
+  std::vector<std::string> inputs;
+  std::map<std::string, uint64_t> counters;  // packets, connections, drops, errors ...
+};
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void write_connection(const Connection& connection) = 0;
+  virtual void write_smtp(const SmtpRecord& record) = 0;
+  virtual void write_event(const Event& event) = 0;
+  virtual void write_anomaly(const AnomalyRecord& anomaly) = 0;
+  virtual void write_run(const RunRecord& run) = 0;
+  // Makes everything written so far durable.
+  virtual void flush() = 0;
+};
+
+}  // namespace spamtap

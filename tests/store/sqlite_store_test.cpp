@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "analysis/suspects.hpp"
+#include "core/text.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace spamtap {
+namespace {
+
+std::string temp_path(const char* name) {
+  return (std::filesystem::temp_directory_path() /
+          (std::string(name) + "-" + std::to_string(getpid()) + ".db"))
+      .string();
+}
+
+Event event(const char* host, int rule, int64_t second, const std::string& evidence) {
+  Event e;
+  e.time = seconds(second);
+  e.host = *IpAddress::parse(host);
+  e.peer = *IpAddress::parse("198.51.100.25");
+  e.peer_port = 25;
+  e.rule = rule;
+  e.severity = Severity::kHigh;
+  e.connection_id = 1;
+  e.summary = "s";
+  e.evidence = evidence;
+  return e;
+}
+
+TEST(SqliteStore, EventsRoundTripIntoTheSuspectsReport) {
+  std::string path = temp_path("spamtap-store");
+  std::filesystem::remove(path);
+  {
+    std::string error;
+    auto store = SqliteStore::open(path, &error, 2);
+    ASSERT_TRUE(store) << error;
+    // Hostile evidence: quotes for SQL, a NUL-free control sequence, invalid UTF-8.
+    store->write_event(event("10.0.0.66", 4122, 100, "554 '); DROP TABLE events; --"));
+    store->write_event(event("10.0.0.66", 4122, 160, "554 relay denied"));
+    store->write_event(event("10.0.0.66", 4124, 130, "554 \x1b[31mred\xff"));
+    store->write_event(event("10.0.0.7", 4123, 50, "550 5.1.1 unknown"));
+    store->flush();
+    EXPECT_EQ(store->write_errors(), 0u);
+  }
+  std::string error;
+  sqlite3* db = open_store_for_reading(path, &error);
+  ASSERT_NE(db, nullptr) << error;
+  Table table = suspects_report(db, {});
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[0][0], "10.0.0.66");
+  EXPECT_EQ(table.rows[0][3], 3);
+  EXPECT_EQ(table.rows[0][5], "4122:2,4124:1");
+  EXPECT_EQ(table.rows[0][1], "1970-01-01T00:01:40.000Z");
+  EXPECT_EQ(table.rows[0][2], "1970-01-01T00:02:40.000Z");
+  EXPECT_EQ(table.rows[1][0], "10.0.0.7");
+
+  // Time filter: only events at or after 02:00 (120 s).
+  ReportFilter late;
+  late.since = seconds(120);
+  Table filtered = suspects_report(db, late);
+  ASSERT_EQ(filtered.rows.size(), 1u);
+  EXPECT_EQ(filtered.rows[0][3], 2);
+
+  // The table rendering shows control bytes escaped, never raw.
+  ReportFilter host;
+  host.host = "10.0.0.66";
+  host.since = seconds(125);
+  host.until = seconds(135);
+  std::ostringstream out;
+  render(suspects_report(db, host), OutputFormat::kTable, out);
+  EXPECT_EQ(out.str().find('\x1b'), std::string::npos);
+  EXPECT_NE(out.str().find("\\x1b[31mred"), std::string::npos);
+  sqlite3_close(db);
+  std::filesystem::remove(path);
+}
+
+TEST(SqliteStore, UnwritablePathIsAClearError) {
+  std::string error;
+  auto store = SqliteStore::open("/nonexistent-dir/x.db", &error);
+  EXPECT_FALSE(store);
+  EXPECT_NE(error.find("/nonexistent-dir/x.db"), std::string::npos);
+}
+
+TEST(SqliteStore, ReadingSomethingElseIsAClearError) {
+  std::string path = temp_path("spamtap-notastore");
+  FILE* file = fopen(path.c_str(), "w");
+  fputs("this is not a database", file);
+  fclose(file);
+  std::string error;
+  EXPECT_EQ(open_store_for_reading(path, &error), nullptr);
+  EXPECT_NE(error.find(path), std::string::npos);
+  std::filesystem::remove(path);
+}
+
+TEST(Text, EscapesControlAndRepairsUtf8) {
+  EXPECT_EQ(escape_control("a\r\nb"), "a\\x0d\\x0ab");
+  EXPECT_EQ(to_valid_utf8("ok\xff"), "ok\xEF\xBF\xBD");
+  EXPECT_EQ(to_valid_utf8("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(escape_control("\xC2\x9B" "31m"), "\\x9b31m");
+  EXPECT_EQ(std::string(truncate_utf8("caf\xC3\xA9", 4)), "caf");
+}
+
+TEST(CsvOutput, QuotesAndDefusesFormulas) {
+  Table table;
+  table.columns = {"a", "b"};
+  table.rows.push_back({"=cmd|' /C calc'!A0", "x,\"y\"\nz"});
+  std::ostringstream out;
+  render(table, OutputFormat::kCsv, out);
+  EXPECT_EQ(out.str(), "a,b\r\n'=cmd|' /C calc'!A0,\"x,\"\"y\"\"\nz\"\r\n");
+}
+
+}  // namespace
+}  // namespace spamtap
