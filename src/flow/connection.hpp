@@ -72,6 +72,7 @@ struct Connection {
   SideCounters originator;
   SideCounters responder;
   uint16_t tcp_flags_seen = 0;  // tcp_seen bits
+  uint32_t initial_sequence = 0;  // the originator's SYN sequence number, when seen
   RoleRule role_rule = RoleRule::kFirstPacket;
   ConnectionEnd end = ConnectionEnd::kOpen;
   bool originator_local = false;

@@ -91,7 +91,11 @@ void FlowTable::process(const Packet& packet) {
   bool is_tcp = packet.protocol == ip_protocol::kTcp;
   bool bare_syn = is_tcp && (packet.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) ==
                                 tcp_flag::kSyn;
-  if (index != kEmpty && bare_syn && pool_[index].closed()) {
+  // A SYN that repeats the original one (same sequence number) is a retransmission.
+  bool new_syn = bare_syn && index != kEmpty &&
+                 !((pool_[index].tcp_flags_seen & tcp_seen::kSyn) &&
+                   pool_[index].initial_sequence == packet.sequence);
+  if (new_syn && pool_[index].closed()) {
     // The ports were reused for a new conversation after the old one closed.
     counters_.port_reuse++;
     end_connection(index, (pool_[index].tcp_flags_seen &
@@ -123,7 +127,10 @@ void FlowTable::update_tcp_state(Connection& connection, const Packet& packet,
   bool syn = flags & tcp_flag::kSyn;
   bool ack = flags & tcp_flag::kAck;
   if (from_originator) {
-    if (syn && !ack) seen |= tcp_seen::kSyn;
+    if (syn && !ack && !(seen & tcp_seen::kSyn)) {
+      seen |= tcp_seen::kSyn;
+      connection.initial_sequence = packet.sequence;
+    }
     if (!syn && ack && (seen & tcp_seen::kSynAck)) seen |= tcp_seen::kHandshakeAck;
     if (flags & tcp_flag::kFin) seen |= tcp_seen::kOrigFin;
     if (flags & tcp_flag::kRst) seen |= tcp_seen::kOrigRst;

@@ -57,6 +57,7 @@ class Pipeline::SmtpAnalysis : public ConnectionExtension {
   Sink server_sink;
   bool greeting_reported = false;
   bool counted = false;
+  uint64_t transactions = 0;
 };
 
 Pipeline::Pipeline(AnalysisOptions options, std::vector<RecordSink*> sinks)
@@ -169,8 +170,11 @@ void Pipeline::collect(Connection& connection, SmtpAnalysis& analysis) {
     analysis.greeting_reported = true;
     detector_.on_greeting(context, session.summary().greeting);
   }
-  for (const auto& exchange : session.take_exchanges()) {
+  for (auto& exchange : session.take_exchanges()) {
     detector_.on_exchange(context, exchange);
+    SmtpExchangeRecord record{connection.id, context.client, context.server,
+                              std::move(exchange)};
+    for (RecordSink* sink : sinks_) sink->write_exchange(record);
   }
   for (auto& transaction : session.take_transactions()) {
     SmtpRecord record;
@@ -180,6 +184,7 @@ void Pipeline::collect(Connection& connection, SmtpAnalysis& analysis) {
     record.server_port = context.server_port;
     record.transaction = std::move(transaction);
     smtp_transactions_++;
+    analysis.transactions++;
     for (RecordSink* sink : sinks_) sink->write_smtp(record);
   }
   for (auto& anomaly : session.take_anomalies()) {
@@ -209,6 +214,17 @@ void Pipeline::on_connection_end(Connection& connection) {
         client.retransmitted_bytes + server.retransmitted_bytes;
     counters_["reassembly_inconsistent_overlap_bytes"] +=
         client.inconsistent_overlap_bytes + server.inconsistent_overlap_bytes;
+    if (analysis->counted) {
+      SmtpSessionRecord record;
+      record.connection_id = connection.id;
+      record.time = connection.first_time;
+      record.client = connection.key.originator;
+      record.server = connection.key.responder;
+      record.server_port = connection.key.responder_port;
+      record.summary = analysis->session.summary();
+      record.transactions = analysis->transactions;
+      for (RecordSink* sink : sinks_) sink->write_session(record);
+    }
     SmtpContext context;
     context.connection_id = connection.id;
     detector_.on_session_end(context);

@@ -17,6 +17,7 @@ struct Reply {
   int code = 0;                 // three-digit code of the final line
   std::string enhanced_status;  // "5.7.1" when the final line carries one, else empty
   std::string text;             // the lines' text after the code, joined with " | "
+  int line_count = 0;           // lines the reply had (a multi-line reply has several)
 };
 
 // A client command with the reply that answered it (matched in order, which keeps
@@ -50,9 +51,16 @@ struct Transaction {
   std::string message_id;
   std::string date;
   std::string subject;
+  // BDAT: chunks sent. data_reply then holds the first refused chunk's reply, or the
+  // first chunk's reply when none was refused.
+  uint32_t bdat_chunks = 0;
+  // RCPTs past Limits::max_recipients are counted here, with their outcomes, not kept.
+  uint32_t unkept_recipients = 0;
+  uint32_t unkept_accepted = 0;
+  uint32_t unkept_refused = 0;
 
-  int accepted_recipients() const;  // RCPTs answered 2xx
-  int refused_recipients() const;   // RCPTs answered 4xx or 5xx
+  int accepted_recipients() const;  // RCPTs answered 2xx (kept and unkept)
+  int refused_recipients() const;   // RCPTs answered 4xx or 5xx (kept and unkept)
 };
 
 // Protocol oddities, named and counted (never fatal).
@@ -75,6 +83,9 @@ struct SessionSummary {
   int auth_result_code = 0;
   uint64_t gap_bytes_client = 0;
   uint64_t gap_bytes_server = 0;
+  // Exchanges, transactions and anomalies dropped because the caller did not take them
+  // before Limits::max_queued_results piled up.
+  uint64_t results_dropped = 0;
 };
 
 }  // namespace spamtap::smtp

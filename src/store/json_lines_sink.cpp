@@ -130,6 +130,46 @@ void JsonLinesSink::write_smtp(const SmtpRecord& record) { emit(to_json(record))
 
 void JsonLinesSink::write_event(const Event& event) { emit(to_json(event)); }
 
+void JsonLinesSink::write_exchange(const SmtpExchangeRecord& r) {
+  const smtp::Exchange& e = r.exchange;
+  nlohmann::json reply = reply_json(e.reply);
+  if (!reply.is_null()) reply["lines"] = e.reply.line_count;
+  emit({{"type", "smtp_cmd"},
+        {"connection_id", r.connection_id},
+        {"time", format_iso8601(e.time, 9)},
+        {"client", r.client.to_string()},
+        {"server", r.server.to_string()},
+        {"verb", to_valid_utf8(e.verb)},
+        {"argument", to_valid_utf8(e.argument)},
+        {"reply", reply}});
+}
+
+void JsonLinesSink::write_session(const SmtpSessionRecord& r) {
+  const smtp::SessionSummary& s = r.summary;
+  nlohmann::json greeting = reply_json(s.greeting);
+  if (!greeting.is_null()) greeting["lines"] = s.greeting.line_count;
+  nlohmann::json extensions = nlohmann::json::array();
+  for (const auto& extension : s.extensions) extensions.push_back(to_valid_utf8(extension));
+  emit({{"type", "smtp_session"},
+        {"connection_id", r.connection_id},
+        {"time", format_iso8601(r.time, 9)},
+        {"client", r.client.to_string()},
+        {"server", r.server.to_string()},
+        {"server_port", r.server_port},
+        {"greeting", greeting},
+        {"helo", to_valid_utf8(s.helo)},
+        {"extensions", extensions},
+        {"client_spoke_first", s.client_spoke_first},
+        {"pipelined_without_extension", s.pipelined_without_extension},
+        {"starttls", s.starttls},
+        {"quit_sent", s.quit_sent},
+        {"auth_mechanism", to_valid_utf8(s.auth_mechanism)},
+        {"auth_result_code", s.auth_result_code},
+        {"gap_bytes_client", s.gap_bytes_client},
+        {"gap_bytes_server", s.gap_bytes_server},
+        {"transactions", r.transactions}});
+}
+
 void JsonLinesSink::write_anomaly(const AnomalyRecord& a) {
   emit({{"type", "anomaly"},
         {"time", format_iso8601(a.time, 9)},

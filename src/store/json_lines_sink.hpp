@@ -21,6 +21,8 @@ class JsonLinesSink : public RecordSink {
 
   void write_connection(const Connection& connection) override;
   void write_smtp(const SmtpRecord& record) override;
+  void write_exchange(const SmtpExchangeRecord& record) override;
+  void write_session(const SmtpSessionRecord& record) override;
   void write_event(const Event& event) override;
   void write_anomaly(const AnomalyRecord& anomaly) override;
   void write_run(const RunRecord& run) override;

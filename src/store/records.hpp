@@ -23,6 +23,25 @@ struct SmtpRecord {
   smtp::Transaction transaction;
 };
 
+// One client command with the reply that answered it.
+struct SmtpExchangeRecord {
+  uint64_t connection_id = 0;
+  IpAddress client;
+  IpAddress server;
+  smtp::Exchange exchange;
+};
+
+// The whole SMTP conversation of one connection, written when it ends.
+struct SmtpSessionRecord {
+  uint64_t connection_id = 0;
+  Timestamp time = 0;
+  IpAddress client;
+  IpAddress server;
+  uint16_t server_port = 0;
+  smtp::SessionSummary summary;
+  uint64_t transactions = 0;
+};
+
 struct AnomalyRecord {
   Timestamp time = 0;
   uint64_t connection_id = 0;  // 0 when not tied to a connection
@@ -44,6 +63,8 @@ class RecordSink {
   virtual ~RecordSink() = default;
   virtual void write_connection(const Connection& connection) = 0;
   virtual void write_smtp(const SmtpRecord& record) = 0;
+  virtual void write_exchange(const SmtpExchangeRecord& record) = 0;
+  virtual void write_session(const SmtpSessionRecord& record) = 0;
   virtual void write_event(const Event& event) = 0;
   virtual void write_anomaly(const AnomalyRecord& anomaly) = 0;
   virtual void write_run(const RunRecord& run) = 0;

@@ -73,6 +73,40 @@ CREATE TABLE IF NOT EXISTS smtp_recipients (
   text TEXT
 );
 CREATE INDEX IF NOT EXISTS smtp_recipients_tx ON smtp_recipients(transaction_id);
+CREATE TABLE IF NOT EXISTS smtp_commands (
+  connection_id INTEGER NOT NULL,
+  time_ns INTEGER NOT NULL,
+  client TEXT NOT NULL,
+  server TEXT NOT NULL,
+  verb TEXT NOT NULL,
+  argument TEXT,
+  reply_code INTEGER NOT NULL,
+  reply_enhanced_status TEXT,
+  reply_text TEXT,
+  reply_lines INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS smtp_commands_conn ON smtp_commands(connection_id);
+CREATE TABLE IF NOT EXISTS smtp_sessions (
+  connection_id INTEGER PRIMARY KEY,
+  time_ns INTEGER NOT NULL,
+  client TEXT NOT NULL,
+  server TEXT NOT NULL,
+  server_port INTEGER NOT NULL,
+  greeting_code INTEGER NOT NULL,
+  greeting_text TEXT,
+  helo TEXT,
+  extensions TEXT,
+  client_spoke_first INTEGER NOT NULL,
+  pipelined_without_extension INTEGER NOT NULL,
+  starttls INTEGER NOT NULL,
+  quit_sent INTEGER NOT NULL,
+  auth_mechanism TEXT,
+  auth_result_code INTEGER NOT NULL,
+  gap_bytes_client INTEGER NOT NULL,
+  gap_bytes_server INTEGER NOT NULL,
+  transactions INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS smtp_sessions_client ON smtp_sessions(client, time_ns);
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY,
   time_ns INTEGER NOT NULL,
@@ -167,6 +201,16 @@ bool SqliteStore::prepare_all(std::string* error) {
       {&insert_recipient_,
        "INSERT INTO smtp_recipients (transaction_id, address, code, enhanced_status, text) "
        "VALUES (?,?,?,?,?)"},
+      {&insert_exchange_,
+       "INSERT INTO smtp_commands (connection_id, time_ns, client, server, verb, argument, "
+       "reply_code, reply_enhanced_status, reply_text, reply_lines) "
+       "VALUES (?,?,?,?,?,?,?,?,?,?)"},
+      {&insert_session_,
+       "INSERT OR REPLACE INTO smtp_sessions (connection_id, time_ns, client, server, "
+       "server_port, greeting_code, greeting_text, helo, extensions, client_spoke_first, "
+       "pipelined_without_extension, starttls, quit_sent, auth_mechanism, auth_result_code, "
+       "gap_bytes_client, gap_bytes_server, transactions) "
+       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
       {&insert_event_,
        "INSERT INTO events (time_ns, host, peer, peer_port, rule, severity, connection_id, "
        "summary, evidence) VALUES (?,?,?,?,?,?,?,?,?)"},
@@ -187,8 +231,9 @@ bool SqliteStore::prepare_all(std::string* error) {
 
 SqliteStore::~SqliteStore() {
   flush();
-  for (sqlite3_stmt* statement : {insert_connection_, insert_smtp_, insert_recipient_,
-                                  insert_event_, insert_anomaly_, insert_run_}) {
+  for (sqlite3_stmt* statement :
+       {insert_connection_, insert_smtp_, insert_recipient_, insert_exchange_, insert_session_,
+        insert_event_, insert_anomaly_, insert_run_}) {
     sqlite3_finalize(statement);
   }
   if (db_) sqlite3_close(db_);
@@ -288,6 +333,52 @@ void SqliteStore::write_smtp(const SmtpRecord& r) {
     step(rs);
   }
   if (++in_batch_ >= batch_size_) flush();
+}
+
+void SqliteStore::write_exchange(const SmtpExchangeRecord& r) {
+  begin_if_needed();
+  const smtp::Exchange& e = r.exchange;
+  sqlite3_stmt* s = insert_exchange_;
+  bind_int(s, 1, static_cast<int64_t>(id_base_ + r.connection_id));
+  bind_int(s, 2, e.time);
+  bind_text(s, 3, r.client.to_string());
+  bind_text(s, 4, r.server.to_string());
+  bind_text(s, 5, e.verb);
+  bind_text(s, 6, e.argument);
+  bind_int(s, 7, e.reply.code);
+  bind_text(s, 8, e.reply.enhanced_status);
+  bind_text(s, 9, e.reply.text);
+  bind_int(s, 10, e.reply.line_count);
+  step(s);
+}
+
+void SqliteStore::write_session(const SmtpSessionRecord& r) {
+  begin_if_needed();
+  const smtp::SessionSummary& summary = r.summary;
+  std::string extensions;
+  for (const auto& extension : summary.extensions) {
+    extensions += (extensions.empty() ? "" : " ") + extension;
+  }
+  sqlite3_stmt* s = insert_session_;
+  bind_int(s, 1, static_cast<int64_t>(id_base_ + r.connection_id));
+  bind_int(s, 2, r.time);
+  bind_text(s, 3, r.client.to_string());
+  bind_text(s, 4, r.server.to_string());
+  bind_int(s, 5, r.server_port);
+  bind_int(s, 6, summary.greeting.code);
+  bind_text(s, 7, summary.greeting.text);
+  bind_text(s, 8, summary.helo);
+  bind_text(s, 9, extensions);
+  bind_int(s, 10, summary.client_spoke_first);
+  bind_int(s, 11, summary.pipelined_without_extension);
+  bind_int(s, 12, summary.starttls);
+  bind_int(s, 13, summary.quit_sent);
+  bind_text(s, 14, summary.auth_mechanism);
+  bind_int(s, 15, summary.auth_result_code);
+  bind_int(s, 16, static_cast<int64_t>(summary.gap_bytes_client));
+  bind_int(s, 17, static_cast<int64_t>(summary.gap_bytes_server));
+  bind_int(s, 18, static_cast<int64_t>(r.transactions));
+  step(s);
 }
 
 void SqliteStore::write_event(const Event& e) {

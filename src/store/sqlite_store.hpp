@@ -24,6 +24,8 @@ class SqliteStore : public RecordSink {
 
   void write_connection(const Connection& connection) override;
   void write_smtp(const SmtpRecord& record) override;
+  void write_exchange(const SmtpExchangeRecord& record) override;
+  void write_session(const SmtpSessionRecord& record) override;
   void write_event(const Event& event) override;
   void write_anomaly(const AnomalyRecord& anomaly) override;
   void write_run(const RunRecord& run) override;
@@ -43,6 +45,8 @@ class SqliteStore : public RecordSink {
   sqlite3_stmt* insert_connection_ = nullptr;
   sqlite3_stmt* insert_smtp_ = nullptr;
   sqlite3_stmt* insert_recipient_ = nullptr;
+  sqlite3_stmt* insert_exchange_ = nullptr;
+  sqlite3_stmt* insert_session_ = nullptr;
   sqlite3_stmt* insert_event_ = nullptr;
   sqlite3_stmt* insert_anomaly_ = nullptr;
   sqlite3_stmt* insert_run_ = nullptr;

@@ -127,7 +127,9 @@ TEST(FlowTable, NewSynOnClosedTupleStartsANewConnection) {
   Recorder recorder;
   FlowTable table({}, HomeNetworks(), &recorder);
   for (int round = 0; round < 2; ++round) {
-    table.process(tcp("10.0.0.5", 40002, "192.0.2.25", 25, kSyn, 0, round));
+    Packet syn = tcp("10.0.0.5", 40002, "192.0.2.25", 25, kSyn, 0, round);
+    syn.sequence = 1000u + 5000u * static_cast<uint32_t>(round);
+    table.process(syn);
     table.process(tcp("192.0.2.25", 25, "10.0.0.5", 40002, kSynAck, 0, round));
     table.process(tcp("10.0.0.5", 40002, "192.0.2.25", 25, kRst, 0, round));
   }
@@ -136,6 +138,22 @@ TEST(FlowTable, NewSynOnClosedTupleStartsANewConnection) {
   EXPECT_EQ(table.counters().port_reuse, 1u);
   EXPECT_EQ(recorder.ended[0].originator.packets, 2u);
   EXPECT_EQ(recorder.ended[1].originator.packets, 2u);
+}
+
+TEST(FlowTable, RetransmittedSynAfterResetStaysInTheSameConnection) {
+  Recorder recorder;
+  FlowTable table({}, HomeNetworks(), &recorder);
+  Packet syn = tcp("192.168.0.4", 26242, "192.0.2.110", 110, kSyn);
+  syn.sequence = 777;
+  table.process(syn);
+  table.process(tcp("192.0.2.110", 110, "192.168.0.4", 26242, kRst | kAck));
+  table.process(syn);  // the client tries again with the same initial sequence number
+  table.process(tcp("192.0.2.110", 110, "192.168.0.4", 26242, kRst | kAck));
+  table.finish();
+  ASSERT_EQ(recorder.ended.size(), 1u);
+  EXPECT_EQ(recorder.ended[0].originator.packets, 2u);
+  EXPECT_EQ(recorder.ended[0].responder.packets, 2u);
+  EXPECT_EQ(table.counters().port_reuse, 0u);
 }
 
 TEST(FlowTable, IdleConnectionsTimeOut) {
