@@ -5,9 +5,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "core/text.hpp"
+#include "intel/blocklist_set.hpp"
 #include "pipeline/pipeline.hpp"
 #include "store/json_lines_sink.hpp"
 #include "store/sqlite_store.hpp"
@@ -23,6 +26,7 @@ struct AnalyzeArguments {
   std::string json_out;
   bool quiet = false;
   size_t max_connections = 1 << 20;
+  std::vector<std::string> blocklists;
   std::vector<std::string> captures;
 };
 
@@ -31,6 +35,64 @@ std::string human_count(double value) {
   if (value >= 1e6) return fmt::format("{:.1f}M", value / 1e6);
   if (value >= 1e3) return fmt::format("{:.1f}k", value / 1e3);
   return fmt::format("{:.0f}", value);
+}
+
+// Reads every --blocklist into one set, telling the operator what each list gave and
+// which lines were skipped (warnings show even with --quiet). Returns an exit code; kOk
+// with `*set` filled on success.
+int load_blocklists(const std::vector<std::string>& options, bool quiet,
+                    std::shared_ptr<const intel::BlocklistSet>* set) {
+  std::vector<intel::BlocklistSource> sources;
+  std::set<std::string> names;
+  for (const auto& option : options) {
+    std::string error;
+    auto source = intel::parse_blocklist_option(option, &error);
+    if (!source) {
+      fmt::print(stderr, "spamtap analyze: --blocklist: {}\n", escape_control(error));
+      return exit_code::kUsage;
+    }
+    if (!names.insert(source->name).second) {
+      fmt::print(stderr, "spamtap analyze: --blocklist: two lists are named '{}'\n",
+                 escape_control(source->name));
+      return exit_code::kUsage;
+    }
+    sources.push_back(std::move(*source));
+  }
+
+  std::vector<intel::Blocklist> lists;
+  for (const auto& source : sources) {
+    std::string error;
+    auto list = intel::load_blocklist(source, &error);
+    if (!list) {
+      fmt::print(stderr, "spamtap analyze: blocklist '{}': {}\n", escape_control(source.name),
+                 escape_control(error));
+      return exit_code::kFailure;
+    }
+    for (const auto& warning : list->warnings) {
+      fmt::print(stderr, "spamtap analyze: warning: {}\n", escape_control(warning.to_string()));
+    }
+    const intel::BlocklistCounts& counts = list->info.counts;
+    if (counts.bad_lines > list->warnings.size()) {
+      fmt::print(stderr, "spamtap analyze: warning: {}: {} more bad lines not shown\n",
+                 escape_control(source.path), counts.bad_lines - list->warnings.size());
+    }
+    if (!quiet) {
+      fmt::print(stderr,
+                 "spamtap analyze: blocklist {}: {} entries from {} ({}, {} bad lines, {} "
+                 "duplicates)\n",
+                 escape_control(source.name), counts.entries, escape_control(source.path),
+                 intel::format_name(list->info.format), counts.bad_lines, counts.duplicates);
+    }
+    lists.push_back(std::move(*list));
+  }
+
+  std::string error;
+  *set = intel::BlocklistSet::build(std::move(lists), &error);
+  if (!*set) {
+    fmt::print(stderr, "spamtap analyze: --blocklist: {}\n", escape_control(error));
+    return exit_code::kUsage;
+  }
+  return exit_code::kOk;
 }
 
 int run_analyze(const AnalyzeArguments& arguments) {
@@ -47,6 +109,10 @@ int run_analyze(const AnalyzeArguments& arguments) {
   }
   options.bpf_filter = arguments.filter;
   options.flow.max_connections = arguments.max_connections;
+  if (!arguments.blocklists.empty()) {
+    int loaded = load_blocklists(arguments.blocklists, arguments.quiet, &options.blocklists);
+    if (loaded != exit_code::kOk) return loaded;
+  }
 
   std::string error;
   auto store = SqliteStore::open(arguments.db, &error);
@@ -116,6 +182,13 @@ int run_analyze(const AnalyzeArguments& arguments) {
                count("packets"), count("connections"), count("smtp_sessions"),
                count("smtp_transactions"), count("events"), arguments.captures.size(),
                elapsed, escape_control(arguments.db));
+    if (options.blocklists) {
+      fmt::print(stderr,
+                 "spamtap analyze: blocklists: {} of {} connections had a listed end, {} "
+                 "blocklist events\n",
+                 count("blocklist_connections_listed"), count("blocklist_connections_checked"),
+                 count("blocklist_events"));
+    }
     if (count("connections_evicted") > 0) {
       fmt::print(stderr, "spamtap analyze: {} connections evicted by --max-connections\n",
                  count("connections_evicted"));
@@ -155,6 +228,13 @@ void register_analyze_command(CLI::App& app, int* result) {
                       "evicted (counted)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 28));
+  command
+      ->add_option("--blocklist", arguments->blocklists,
+                   "IP blocklist to match every connection against, repeatable: "
+                   "NAME=PATH[,category=C][,weight=W][,format=F][,categories=PATH]"
+                   "[,private=keep|skip]")
+      ->type_name("NAME=PATH")
+      ->allow_extra_args(false);
   command->add_flag("-q,--quiet", arguments->quiet, "No progress line and no summary");
   command->add_option("captures", arguments->captures, "pcap or pcapng files, read in order")
       ->required()

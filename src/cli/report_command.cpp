@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <functional>
 #include <iostream>
 
+#include "analysis/blocklist_report.hpp"
 #include "analysis/suspects.hpp"
 #include "cli/commands.hpp"
 #include "core/text.hpp"
@@ -21,7 +23,7 @@ struct ReportArguments {
   std::string host;
 };
 
-using ReportFunction = Table (*)(sqlite3*, const ReportFilter&);
+using ReportFunction = std::function<Table(sqlite3*, const ReportFilter&)>;
 
 int run_report(const ReportArguments& arguments, ReportFunction report) {
   OutputFormat format;
@@ -60,8 +62,8 @@ int run_report(const ReportArguments& arguments, ReportFunction report) {
   return exit_code::kOk;
 }
 
-void add_report(CLI::App* parent, const char* name, const char* description,
-                ReportFunction report, int* result) {
+CLI::App* add_report(CLI::App* parent, const char* name, const char* description,
+                     ReportFunction report, int* result) {
   auto arguments = std::make_shared<ReportArguments>();
   CLI::App* command = parent->add_subcommand(name, description);
   command->add_option("--db", arguments->db, "SQLite store to read")->capture_default_str();
@@ -72,6 +74,34 @@ void add_report(CLI::App* parent, const char* name, const char* description,
   command->add_option("--until", arguments->until, "Only before this time");
   command->add_option("--host", arguments->host, "Only this host");
   command->callback([arguments, result, report] { *result = run_report(*arguments, report); });
+  return command;
+}
+
+struct BlocklistArguments {
+  std::string by = "pair";
+  std::string list;
+};
+
+void add_blocklist_report(CLI::App* parent, int* result) {
+  auto arguments = std::make_shared<BlocklistArguments>();
+  auto report = [arguments](sqlite3* db, const ReportFilter& filter) {
+    BlocklistReportOptions options;
+    options.filter = filter;
+    parse_blocklist_grouping(arguments->by, &options.by);  // checked by CLI11 below
+    options.list = arguments->list;
+    return blocklist_report(db, options);
+  };
+  CLI::App* command =
+      add_report(parent, "blocklist",
+                 "Connections to and from blocklisted addresses: per list, local host and "
+                 "remote address, with first/last seen and connection counts",
+                 report, result);
+  command
+      ->add_option("--by", arguments->by,
+                   "One row per: pair (list, host, remote), list, host or remote")
+      ->check(CLI::IsMember({"pair", "list", "host", "remote"}))
+      ->capture_default_str();
+  command->add_option("--list", arguments->list, "Only this blocklist (by its name)");
 }
 
 }  // namespace
@@ -84,6 +114,7 @@ void register_report_command(CLI::App& app, int* result) {
              suspects_report, result);
   add_report(report, "anomalies", "Protocol oddities seen, by name, with counts",
              anomalies_report, result);
+  add_blocklist_report(report, result);
 }
 
 }  // namespace spamtap::cli

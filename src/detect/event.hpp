@@ -26,4 +26,16 @@ struct Event {
   std::string evidence;   // the reply text(s) or facts behind it (wire-derived, bounded)
 };
 
+// Record 20: software seen on a host: a mail client named in its headers, or the
+// banner its SMTP server greets with. Kept per (host, port, role, kind, name).
+struct SoftwareRecord {
+  Timestamp time = 0;
+  IpAddress host;
+  uint16_t port = 0;       // the server port for banners; 0 for client software
+  std::string role;        // "client" or "server"
+  std::string kind;        // "x-mailer", "user-agent", "smtp-banner"
+  std::string name;        // wire-derived, bounded
+  uint64_t connection_id = 0;
+};
+
 }  // namespace spamtap

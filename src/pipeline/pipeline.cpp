@@ -66,6 +66,7 @@ Pipeline::Pipeline(AnalysisOptions options, std::vector<RecordSink*> sinks)
       decoder_(options_.decode),
       flows_(options_.flow, options_.home, this),
       detector_(options_.detection),
+      blocklist_detector_(options_.blocklists),
       started_(wall_clock_now()) {}
 
 Pipeline::~Pipeline() = default;
@@ -160,11 +161,7 @@ void Pipeline::collect(Connection& connection, SmtpAnalysis& analysis) {
     smtp_sessions_++;
   }
 
-  SmtpContext context;
-  context.connection_id = connection.id;
-  context.client = connection.key.originator;
-  context.server = connection.key.responder;
-  context.server_port = connection.key.responder_port;
+  SmtpContext context = smtp_context(connection);
 
   if (!analysis.greeting_reported && session.summary().greeting.code != 0) {
     analysis.greeting_reported = true;
@@ -183,6 +180,7 @@ void Pipeline::collect(Connection& connection, SmtpAnalysis& analysis) {
     record.server = context.server;
     record.server_port = context.server_port;
     record.transaction = std::move(transaction);
+    detector_.on_transaction(context, record.transaction);
     smtp_transactions_++;
     analysis.transactions++;
     for (RecordSink* sink : sinks_) sink->write_smtp(record);
@@ -193,7 +191,25 @@ void Pipeline::collect(Connection& connection, SmtpAnalysis& analysis) {
     counters_["smtp_anomalies"]++;
     for (RecordSink* sink : sinks_) sink->write_anomaly(record);
   }
+  emit_detections();
+}
+
+void Pipeline::emit_detections() {
   for (const auto& event : detector_.take_events()) emit_event(event);
+  for (const auto& software : detector_.take_software()) {
+    for (RecordSink* sink : sinks_) sink->write_software(software);
+  }
+}
+
+SmtpContext Pipeline::smtp_context(const Connection& connection) {
+  SmtpContext context;
+  context.connection_id = connection.id;
+  context.client = connection.key.originator;
+  context.server = connection.key.responder;
+  context.server_port = connection.key.responder_port;
+  context.client_local = connection.originator_local;
+  context.server_local = connection.responder_local;
+  return context;
 }
 
 void Pipeline::emit_event(const Event& event) {
@@ -225,11 +241,22 @@ void Pipeline::on_connection_end(Connection& connection) {
       record.transactions = analysis->transactions;
       for (RecordSink* sink : sinks_) sink->write_session(record);
     }
-    SmtpContext context;
-    context.connection_id = connection.id;
-    detector_.on_session_end(context);
+    if (analysis->counted) {
+      detector_.on_session_end(smtp_context(connection), analysis->session.summary(),
+                               connection.last_time);
+      emit_detections();
+    }
+  }
+  blocklist_events_.clear();
+  if (blocklist_detector_.check(connection, &blocklist_events_) > 0) {
+    for (const auto& event : blocklist_events_) emit_event(event);
   }
   for (RecordSink* sink : sinks_) sink->write_connection(connection);
+}
+
+void Pipeline::set_blocklists(std::shared_ptr<const intel::BlocklistSet> blocklists) {
+  options_.blocklists = blocklists;
+  blocklist_detector_.set_blocklists(std::move(blocklists));
 }
 
 void Pipeline::finish() {
@@ -246,6 +273,12 @@ void Pipeline::finish() {
   counters_["smtp_sessions"] = smtp_sessions_;
   counters_["smtp_transactions"] = smtp_transactions_;
   counters_["events"] = events_written_;
+  if (blocklist_detector_.blocklists()) {
+    const BlocklistDetectorCounters& blocklist = blocklist_detector_.counters();
+    counters_["blocklist_connections_checked"] = blocklist.connections_checked;
+    counters_["blocklist_connections_listed"] = blocklist.connections_listed;
+    counters_["blocklist_events"] = blocklist.events;
+  }
   counters_["frames_not_ip"] = decoder_.not_ip();
   for (const auto& [name, count] : decoder_.anomalies()) counters_["decode." + name] = count;
 

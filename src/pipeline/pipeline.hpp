@@ -2,7 +2,8 @@
 // each frame is decoded, matched to its connection, and, for conversations that look
 // like SMTP (a service port, or a server that greets with 220 on any port), the two
 // directions are reassembled and fed to the SMTP analyzer. Detection watches the SMTP
-// exchanges; connections, transactions, anomalies and events leave through the sinks.
+// exchanges; every connection that ends is checked, both ends, against the blocklists.
+// Connections, transactions, anomalies and events leave through the sinks.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "capture/capture_file.hpp"
 #include "decode/decoder.hpp"
+#include "detect/blocklist_detector.hpp"
 #include "detect/spam_detector.hpp"
 #include "flow/flow_table.hpp"
 #include "reassembly/stream.hpp"
@@ -30,6 +32,8 @@ struct AnalysisOptions {
   StreamLimits stream;
   smtp::Limits smtp;
   DetectionSettings detection;
+  // Lists every connection's two ends are matched against; nullptr: no matching.
+  std::shared_ptr<const intel::BlocklistSet> blocklists;
   // Global cap on bytes held out of order by all SMTP streams together.
   size_t max_reassembly_bytes = 256 * 1024 * 1024;
 };
@@ -57,6 +61,8 @@ class Pipeline : public ConnectionObserver {
                            const std::function<void(const Progress&)>& progress = {});
   // Processes one already-captured frame (used by tests and live capture).
   void process_frame(const Frame& frame);
+  // Swaps in a newly loaded set (a reload); connections that end from now on use it.
+  void set_blocklists(std::shared_ptr<const intel::BlocklistSet> blocklists);
   // Ends every open connection and writes the run record.
   void finish();
 
@@ -72,12 +78,16 @@ class Pipeline : public ConnectionObserver {
                            bool from_originator) const;
   void collect(Connection& connection, SmtpAnalysis& analysis);
   void emit_event(const Event& event);
+  void emit_detections();
+  static SmtpContext smtp_context(const Connection& connection);
 
   AnalysisOptions options_;
   std::vector<RecordSink*> sinks_;
   Decoder decoder_;
   FlowTable flows_;
   SpamDetector detector_;
+  BlocklistDetector blocklist_detector_;
+  std::vector<Event> blocklist_events_;  // reused for every connection
   std::vector<std::string> inputs_;
   std::map<std::string, uint64_t> counters_;
   Timestamp first_packet_ = 0;

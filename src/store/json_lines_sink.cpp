@@ -178,6 +178,17 @@ void JsonLinesSink::write_anomaly(const AnomalyRecord& a) {
         {"detail", to_valid_utf8(a.detail)}});
 }
 
+void JsonLinesSink::write_software(const SoftwareRecord& r) {
+  emit({{"type", "software"},
+        {"time", format_iso8601(r.time, 9)},
+        {"host", r.host.to_string()},
+        {"port", r.port},
+        {"role", r.role},
+        {"kind", r.kind},
+        {"name", to_valid_utf8(r.name)},
+        {"connection_id", r.connection_id}});
+}
+
 void JsonLinesSink::write_run(const RunRecord& run) {
   emit({{"type", "run"},
         {"first_packet", format_iso8601(run.first_packet, 9)},

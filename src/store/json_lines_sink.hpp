@@ -25,6 +25,7 @@ class JsonLinesSink : public RecordSink {
   void write_session(const SmtpSessionRecord& record) override;
   void write_event(const Event& event) override;
   void write_anomaly(const AnomalyRecord& anomaly) override;
+  void write_software(const SoftwareRecord& software) override;
   void write_run(const RunRecord& run) override;
   void flush() override;
 

@@ -67,6 +67,8 @@ class RecordSink {
   virtual void write_session(const SmtpSessionRecord& record) = 0;
   virtual void write_event(const Event& event) = 0;
   virtual void write_anomaly(const AnomalyRecord& anomaly) = 0;
+  // Record 20: software seen on a host. Sinks without a place for it ignore it.
+  virtual void write_software(const SoftwareRecord&) {}
   virtual void write_run(const RunRecord& run) = 0;
   // Makes everything written so far durable.
   virtual void flush() = 0;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.hpp"
+#include "store/aggregates.hpp"
 
 namespace spamtap {
 
@@ -120,6 +121,25 @@ CREATE TABLE IF NOT EXISTS events (
   evidence TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_host ON events(host, time_ns);
+CREATE INDEX IF NOT EXISTS events_rule ON events(rule, time_ns);
+CREATE TABLE IF NOT EXISTS software (
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  first_ns INTEGER NOT NULL,
+  last_ns INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (host, port, role, kind, name)
+);
+CREATE TABLE IF NOT EXISTS asset_members (
+  list TEXT NOT NULL,
+  host TEXT NOT NULL,
+  joined_ns INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (list, host)
+);
 CREATE TABLE IF NOT EXISTS anomalies (
   id INTEGER PRIMARY KEY,
   time_ns INTEGER NOT NULL,
@@ -167,6 +187,7 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, std::str
     sqlite3_free(message);
     return nullptr;
   }
+  if (!create_aggregate_tables(store->db_, error)) return nullptr;
   sqlite3_stmt* max_id = nullptr;
   sqlite3_prepare_v2(store->db_, "SELECT COALESCE(MAX(id), 0) FROM connections", -1, &max_id,
                      nullptr);
@@ -214,6 +235,11 @@ bool SqliteStore::prepare_all(std::string* error) {
       {&insert_event_,
        "INSERT INTO events (time_ns, host, peer, peer_port, rule, severity, connection_id, "
        "summary, evidence) VALUES (?,?,?,?,?,?,?,?,?)"},
+      {&upsert_software_,
+       "INSERT INTO software (host, port, role, kind, name, first_ns, last_ns, count) "
+       "VALUES (?,?,?,?,?,?,?,1) ON CONFLICT (host, port, role, kind, name) DO UPDATE SET "
+       "first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns), "
+       "count = count + 1"},
       {&insert_anomaly_,
        "INSERT INTO anomalies (time_ns, connection_id, name, detail) VALUES (?,?,?,?)"},
       {&insert_run_,
@@ -233,7 +259,7 @@ SqliteStore::~SqliteStore() {
   flush();
   for (sqlite3_stmt* statement :
        {insert_connection_, insert_smtp_, insert_recipient_, insert_exchange_, insert_session_,
-        insert_event_, insert_anomaly_, insert_run_}) {
+        insert_event_, insert_anomaly_, upsert_software_, insert_run_}) {
     sqlite3_finalize(statement);
   }
   if (db_) sqlite3_close(db_);
@@ -406,6 +432,19 @@ void SqliteStore::write_anomaly(const AnomalyRecord& a) {
   step(s);
 }
 
+void SqliteStore::write_software(const SoftwareRecord& r) {
+  begin_if_needed();
+  sqlite3_stmt* s = upsert_software_;
+  bind_text(s, 1, r.host.to_string());
+  bind_int(s, 2, r.port);
+  bind_text(s, 3, r.role);
+  bind_text(s, 4, r.kind);
+  bind_text(s, 5, r.name);
+  bind_int(s, 6, r.time);
+  bind_int(s, 7, r.time);
+  step(s);
+}
+
 void SqliteStore::write_run(const RunRecord& run) {
   begin_if_needed();
   sqlite3_stmt* s = insert_run_;
@@ -417,6 +456,8 @@ void SqliteStore::write_run(const RunRecord& run) {
   bind_text(s, 4, inputs.dump());
   bind_text(s, 5, nlohmann::json(run.counters).dump());
   step(s);
+  begin_if_needed();
+  if (!update_aggregates(db_)) write_errors_++;
 }
 
 void SqliteStore::flush() {

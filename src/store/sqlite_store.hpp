@@ -28,6 +28,7 @@ class SqliteStore : public RecordSink {
   void write_session(const SmtpSessionRecord& record) override;
   void write_event(const Event& event) override;
   void write_anomaly(const AnomalyRecord& anomaly) override;
+  void write_software(const SoftwareRecord& software) override;
   void write_run(const RunRecord& run) override;
   void flush() override;
 
@@ -49,6 +50,7 @@ class SqliteStore : public RecordSink {
   sqlite3_stmt* insert_session_ = nullptr;
   sqlite3_stmt* insert_event_ = nullptr;
   sqlite3_stmt* insert_anomaly_ = nullptr;
+  sqlite3_stmt* upsert_software_ = nullptr;
   sqlite3_stmt* insert_run_ = nullptr;
   size_t batch_size_ = 5000;
   size_t in_batch_ = 0;

@@ -216,8 +216,8 @@ TEST(Pipeline, OutOfOrderCommandsAreReassembledBeforeParsing) {
   Conversation c("10.1.0.68", 40002, "198.51.100.27", 2525);
   c.handshake();
   c.server("220 mx ESMTP\r\n");
-  c.client("HELO desktop\r\n");
-  c.server("250 mx\r\n");
+  c.client("EHLO desktop.example.org\r\n");
+  c.server("250-mx\r\n250 PIPELINING\r\n");
   c.client_swapped("MAIL FROM:<a@b.example>\r\n", "RCPT TO:<c@d.example>\r\n");
   c.server("250 Ok\r\n250 Ok\r\n");
   c.close();
@@ -237,13 +237,15 @@ TEST(Pipeline, SmtpOnAnUnusualPortIsFoundByItsGreeting) {
   Conversation c("10.1.0.69", 40003, "198.51.100.28", 8025);
   c.handshake();
   c.server("220 mail.example ESMTP\r\n");
-  c.client("EHLO x\r\n");
+  c.client("EHLO client.example.org\r\n");
   c.server("250 mail.example\r\n");
   c.client("MAIL FROM:<a@b.example>\r\n");
   c.server("250 Ok\r\n");
   c.client("RCPT TO:<v@w.example>\r\n");
   c.server("554 5.7.1 Service unavailable; Client host [10.1.0.69] blocked using "
            "zen.spamhaus.org\r\n");
+  c.client("QUIT\r\n");
+  c.server("221 Bye\r\n");
   c.close();
   c.run(pipeline);
   pipeline.finish();
