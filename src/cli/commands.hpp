@@ -22,5 +22,6 @@ void register_report_command(CLI::App& app, int* result);
 void register_rules_command(CLI::App& app, int* result);
 void register_lookup_command(CLI::App& app, int* result);
 void register_synth_command(CLI::App& app, int* result);
+void register_assets_command(CLI::App& app, int* result);
 
 }  // namespace spamtap::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   spamtap::cli::register_report_command(app, &result);
   spamtap::cli::register_rules_command(app, &result);
   spamtap::cli::register_lookup_command(app, &result);
+  spamtap::cli::register_assets_command(app, &result);
   spamtap::cli::register_synth_command(app, &result);
 
   try {

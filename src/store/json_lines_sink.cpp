@@ -189,6 +189,14 @@ void JsonLinesSink::write_software(const SoftwareRecord& r) {
         {"connection_id", r.connection_id}});
 }
 
+void JsonLinesSink::write_asset_member(const AssetMemberRecord& m) {
+  emit({{"type", "asset_member"},
+        {"list", to_valid_utf8(m.list)},
+        {"host", m.host.to_string()},
+        {"joined", format_iso8601(m.joined, 9)},
+        {"reason", to_valid_utf8(m.reason)}});
+}
+
 void JsonLinesSink::write_run(const RunRecord& run) {
   emit({{"type", "run"},
         {"first_packet", format_iso8601(run.first_packet, 9)},

@@ -26,6 +26,7 @@ class JsonLinesSink : public RecordSink {
   void write_event(const Event& event) override;
   void write_anomaly(const AnomalyRecord& anomaly) override;
   void write_software(const SoftwareRecord& software) override;
+  void write_asset_member(const AssetMemberRecord& member) override;
   void write_run(const RunRecord& run) override;
   void flush() override;
 

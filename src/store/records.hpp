@@ -49,6 +49,14 @@ struct AnomalyRecord {
   std::string detail;
 };
 
+// A host joining a named asset list, with when and why.
+struct AssetMemberRecord {
+  std::string list;
+  IpAddress host;
+  Timestamp joined = 0;
+  std::string reason;  // e.g. "event 4122 relaying denied", "static list", "in 10.0.0.0/8"
+};
+
 // One analysis run: what went in, and the counters worth keeping.
 struct RunRecord {
   Timestamp started = 0;   // wall clock, for the operator
@@ -69,6 +77,8 @@ class RecordSink {
   virtual void write_anomaly(const AnomalyRecord& anomaly) = 0;
   // Record 20: software seen on a host. Sinks without a place for it ignore it.
   virtual void write_software(const SoftwareRecord&) {}
+  // A host joined an asset list. Sinks without a place for it ignore it.
+  virtual void write_asset_member(const AssetMemberRecord&) {}
   virtual void write_run(const RunRecord& run) = 0;
   // Makes everything written so far durable.
   virtual void flush() = 0;

@@ -108,6 +108,7 @@ CREATE TABLE IF NOT EXISTS smtp_sessions (
   transactions INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS smtp_sessions_client ON smtp_sessions(client, time_ns);
+CREATE INDEX IF NOT EXISTS smtp_sessions_server ON smtp_sessions(server);
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY,
   time_ns INTEGER NOT NULL,
@@ -240,6 +241,8 @@ bool SqliteStore::prepare_all(std::string* error) {
        "VALUES (?,?,?,?,?,?,?,1) ON CONFLICT (host, port, role, kind, name) DO UPDATE SET "
        "first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns), "
        "count = count + 1"},
+      {&insert_asset_member_,
+       "INSERT OR IGNORE INTO asset_members (list, host, joined_ns, reason) VALUES (?,?,?,?)"},
       {&insert_anomaly_,
        "INSERT INTO anomalies (time_ns, connection_id, name, detail) VALUES (?,?,?,?)"},
       {&insert_run_,
@@ -259,7 +262,8 @@ SqliteStore::~SqliteStore() {
   flush();
   for (sqlite3_stmt* statement :
        {insert_connection_, insert_smtp_, insert_recipient_, insert_exchange_, insert_session_,
-        insert_event_, insert_anomaly_, upsert_software_, insert_run_}) {
+        insert_event_, insert_anomaly_, upsert_software_, insert_asset_member_,
+        insert_run_}) {
     sqlite3_finalize(statement);
   }
   if (db_) sqlite3_close(db_);
@@ -442,6 +446,16 @@ void SqliteStore::write_software(const SoftwareRecord& r) {
   bind_text(s, 5, r.name);
   bind_int(s, 6, r.time);
   bind_int(s, 7, r.time);
+  step(s);
+}
+
+void SqliteStore::write_asset_member(const AssetMemberRecord& m) {
+  begin_if_needed();
+  sqlite3_stmt* s = insert_asset_member_;
+  bind_text(s, 1, m.list);
+  bind_text(s, 2, m.host.to_string());
+  bind_int(s, 3, m.joined);
+  bind_text(s, 4, m.reason);
   step(s);
 }
 

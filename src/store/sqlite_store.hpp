@@ -29,6 +29,7 @@ class SqliteStore : public RecordSink {
   void write_event(const Event& event) override;
   void write_anomaly(const AnomalyRecord& anomaly) override;
   void write_software(const SoftwareRecord& software) override;
+  void write_asset_member(const AssetMemberRecord& member) override;
   void write_run(const RunRecord& run) override;
   void flush() override;
 
@@ -51,6 +52,7 @@ class SqliteStore : public RecordSink {
   sqlite3_stmt* insert_event_ = nullptr;
   sqlite3_stmt* insert_anomaly_ = nullptr;
   sqlite3_stmt* upsert_software_ = nullptr;
+  sqlite3_stmt* insert_asset_member_ = nullptr;
   sqlite3_stmt* insert_run_ = nullptr;
   size_t batch_size_ = 5000;
   size_t in_batch_ = 0;
