@@ -1,12 +1,11 @@
 #include "analysis/score.hpp"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "detect/catalog.hpp"
 
@@ -48,11 +47,11 @@ std::string text_column(sqlite3_stmt* statement, int index) {
 
 }  // namespace
 
-Table scored_suspects_report(sqlite3* db, const ReportFilter& filter,
-                             const ScoreSettings& settings, bool all_hosts) {
+Table scored_suspects_report(sqlite3* db, const ReportFilter& filter, const ScoreSettings& settings,
+                             bool all_hosts) {
   Table table;
-  table.columns = {"host",  "score", "suspect", "first_seen", "last_seen", "events",
-                   "rules", "why",   "summary", "evidence"};
+  table.columns = {"host",   "score", "suspect", "first_seen", "last_seen",
+                   "events", "rules", "why",     "summary",    "evidence"};
 
   sqlite3_stmt* statement = nullptr;
   const char* sql =
@@ -116,30 +115,30 @@ Table scored_suspects_report(sqlite3* db, const ReportFilter& filter,
       why += fmt::format("{}{}x{} {:+.1f}", why.empty() ? "" : "; ", rule, times.size(), term);
     }
 
-    int64_t mail_reading = single_count(
-        db,
-        "SELECT COUNT(*) FROM connections WHERE orig_addr = ?1 AND protocol = 6 AND "
-        "resp_port IN (110, 143, 465, 587, 993, 995)",
-        host);
-    int64_t port25_servers = single_count(
-        db,
-        "SELECT COUNT(DISTINCT resp_addr) FROM connections WHERE orig_addr = ?1 AND "
-        "protocol = 6 AND resp_port = 25 AND resp_local = 0",
-        host);
+    int64_t mail_reading =
+        single_count(db,
+                     "SELECT COUNT(*) FROM connections WHERE orig_addr = ?1 AND protocol = 6 AND "
+                     "resp_port IN (110, 143, 465, 587, 993, 995)",
+                     host);
+    int64_t port25_servers =
+        single_count(db,
+                     "SELECT COUNT(DISTINCT resp_addr) FROM connections WHERE orig_addr = ?1 AND "
+                     "protocol = 6 AND resp_port = 25 AND resp_local = 0",
+                     host);
     int64_t serves_mail = single_count(
         db, "SELECT COUNT(*) FROM smtp_sessions WHERE server = ?1 AND greeting_code = 220", host);
 
     if (port25_servers > 2) {
-      double charge = std::min(settings.port25_charge_cap,
-                               settings.port25_server_charge *
-                                   static_cast<double>(port25_servers - 2));
+      double charge =
+          std::min(settings.port25_charge_cap,
+                   settings.port25_server_charge * static_cast<double>(port25_servers - 2));
       score += charge;
       why += fmt::format("; port 25 to {} outside servers {:+.1f}", port25_servers, charge);
     }
     if (mail_reading > 0 && port25_servers <= 2) {
       score -= settings.mail_user_discount;
-      why += fmt::format("; reads or submits mail like a user {:+.1f}",
-                         -settings.mail_user_discount);
+      why +=
+          fmt::format("; reads or submits mail like a user {:+.1f}", -settings.mail_user_discount);
     }
     if (serves_mail > 0) {
       score -= settings.mail_server_discount;
@@ -148,10 +147,10 @@ Table scored_suspects_report(sqlite3* db, const ReportFilter& filter,
     bool suspect = score >= settings.threshold;
     if (!suspect && !all_hosts) continue;
     double rounded = std::round(score * 10) / 10;
-    rows.push_back({score,
-                    {host, rounded, suspect, format_iso8601(terms.first, 3),
-                     format_iso8601(terms.last, 3), terms.count, rules, why, terms.summary,
-                     terms.evidence}});
+    rows.push_back(
+        {score,
+         {host, rounded, suspect, format_iso8601(terms.first, 3), format_iso8601(terms.last, 3),
+          terms.count, rules, why, terms.summary, terms.evidence}});
   }
   std::stable_sort(rows.begin(), rows.end(),
                    [](const Row& a, const Row& b) { return a.score > b.score; });

@@ -1,8 +1,7 @@
 #include "analysis/suspects.hpp"
 
-#include <sqlite3.h>
-
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "detect/catalog.hpp"
 
@@ -70,8 +69,8 @@ sqlite3* open_store_for_reading(const std::string& path, std::string* error) {
 
 Table suspects_report(sqlite3* db, const ReportFilter& filter) {
   Table table;
-  table.columns = {"host", "first_seen", "last_seen", "events", "servers", "rules",
-                   "rule_names", "summary", "evidence"};
+  table.columns = {"host",  "first_seen", "last_seen", "events",  "servers",
+                   "rules", "rule_names", "summary",   "evidence"};
 
   std::string hosts_sql = fmt::format(
       "SELECT host, MIN(time_ns), MAX(time_ns), COUNT(*), COUNT(DISTINCT peer) FROM events "
@@ -119,8 +118,8 @@ Table suspects_report(sqlite3* db, const ReportFilter& filter) {
     table.rows.push_back({host, format_iso8601(sqlite3_column_int64(hosts.get(), 1), 3),
                           format_iso8601(sqlite3_column_int64(hosts.get(), 2), 3),
                           sqlite3_column_int64(hosts.get(), 3),
-                          sqlite3_column_int64(hosts.get(), 4), rule_counts, rule_names,
-                          summary, evidence});
+                          sqlite3_column_int64(hosts.get(), 4), rule_counts, rule_names, summary,
+                          evidence});
   }
   return table;
 }
@@ -137,8 +136,7 @@ Table anomalies_report(sqlite3* db, const ReportFilter& filter) {
   if (!statement.ok()) return table;
   bind_filter(statement.get(), filter);
   while (sqlite3_step(statement.get()) == SQLITE_ROW) {
-    table.rows.push_back({column_text(statement.get(), 0),
-                          sqlite3_column_int64(statement.get(), 1),
+    table.rows.push_back({column_text(statement.get(), 0), sqlite3_column_int64(statement.get(), 1),
                           sqlite3_column_int64(statement.get(), 2),
                           format_iso8601(sqlite3_column_int64(statement.get(), 3), 3),
                           format_iso8601(sqlite3_column_int64(statement.get(), 4), 3),

@@ -24,8 +24,8 @@ size_t width(const std::string& text) {
 std::string csv_cell(const std::string& text) {
   // Formula-looking cells are prefixed so spreadsheets do not evaluate them.
   std::string value = to_valid_utf8(text);
-  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' ||
-                         value[0] == '@')) {
+  if (!value.empty() &&
+      (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@')) {
     bool numeric = value.find_first_not_of("+-0123456789.eE") == std::string::npos;
     if (!numeric) value.insert(value.begin(), '\'');
   }

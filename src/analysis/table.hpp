@@ -3,11 +3,10 @@
 // JSON lines. Cells that came off the wire are escaped for each target here, once.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace spamtap {
 

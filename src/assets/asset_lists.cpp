@@ -19,10 +19,10 @@ std::vector<AssetListDefinition> default_asset_lists() {
   AssetListDefinition spam;
   spam.name = "SPAM Server";
   spam.kind = AssetListDefinition::Kind::kDynamic;
-  spam.rules = {rule_id::kRelayingDenied,  rule_id::kUnknownRecipients,
+  spam.rules = {rule_id::kRelayingDenied,        rule_id::kUnknownRecipients,
                 rule_id::kBlocklistedByReceiver, rule_id::kRefusedAsSpam,
-                rule_id::kDirectToMxFanOut, rule_id::kThrottled,
-                rule_id::kBotLikeClient,   rule_id::kBulkMailClient};
+                rule_id::kDirectToMxFanOut,      rule_id::kThrottled,
+                rule_id::kBotLikeClient,         rule_id::kBulkMailClient};
   return {spam};
 }
 

@@ -20,10 +20,10 @@ struct AssetListDefinition {
   enum class Kind { kStatic, kCidr, kDynamic };
   std::string name;
   Kind kind = Kind::kDynamic;
-  std::vector<IpAddress> hosts;   // kStatic
-  std::vector<Cidr> networks;     // kCidr
-  std::set<int> rules;            // kDynamic: events of these rules make a member
-  bool local_only = true;         // kDynamic/kCidr: only hosts of the home networks
+  std::vector<IpAddress> hosts;  // kStatic
+  std::vector<Cidr> networks;    // kCidr
+  std::set<int> rules;           // kDynamic: events of these rules make a member
+  bool local_only = true;        // kDynamic/kCidr: only hosts of the home networks
 };
 
 const char* to_string(AssetListDefinition::Kind kind);

@@ -1,8 +1,8 @@
 // spamtap assets: the asset lists and their members, as the store keeps them.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <map>
 
@@ -39,8 +39,7 @@ std::string describe(const AssetListDefinition& list) {
 }
 
 // Loads the definitions (config or defaults) and opens the store; an exit code on error.
-int prepare(const AssetsArguments& arguments, Config* config, sqlite3** db,
-            OutputFormat* format) {
+int prepare(const AssetsArguments& arguments, Config* config, sqlite3** db, OutputFormat* format) {
   if (!parse_output_format(arguments.format, format)) {
     fmt::print(stderr, "spamtap assets: --format must be table, json or csv\n");
     return exit_code::kUsage;
@@ -71,8 +70,8 @@ int run_list(const AssetsArguments& arguments) {
 
   std::map<std::string, int64_t> counts;
   sqlite3_stmt* statement = nullptr;
-  sqlite3_prepare_v2(db, "SELECT list, COUNT(*) FROM asset_members GROUP BY list", -1,
-                     &statement, nullptr);
+  sqlite3_prepare_v2(db, "SELECT list, COUNT(*) FROM asset_members GROUP BY list", -1, &statement,
+                     nullptr);
   while (statement && sqlite3_step(statement) == SQLITE_ROW) {
     counts[reinterpret_cast<const char*>(sqlite3_column_text(statement, 0))] =
         sqlite3_column_int64(statement, 1);
@@ -143,8 +142,8 @@ void register_assets_command(CLI::App& app, int* result) {
   CLI::App* assets = app.add_subcommand("assets", "Asset lists: named host lists and members");
   assets->require_subcommand(1);
 
-  CLI::App* list = add_common(assets->add_subcommand("list", "Every list with its size"),
-                              *arguments);
+  CLI::App* list =
+      add_common(assets->add_subcommand("list", "Every list with its size"), *arguments);
   list->add_option("--format", arguments->format, "table, json or csv")->capture_default_str();
   list->callback([arguments, result] { *result = run_list(*arguments); });
 
@@ -155,10 +154,11 @@ void register_assets_command(CLI::App& app, int* result) {
   show->add_option("name", arguments->name, "List name")->required();
   show->callback([arguments, result] { *result = run_members(*arguments, false); });
 
-  CLI::App* exported = add_common(
-      assets->add_subcommand("export", "Members of one list: one address a line, or --format "
-                                       "json"),
-      *arguments);
+  CLI::App* exported =
+      add_common(assets->add_subcommand("export",
+                                        "Members of one list: one address a line, or --format "
+                                        "json"),
+                 *arguments);
   exported->add_option("--format", arguments->format, "table (plain addresses), json or csv")
       ->capture_default_str();
   exported->add_option("name", arguments->name, "List name")->required();

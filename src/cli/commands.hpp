@@ -10,9 +10,9 @@ namespace spamtap::cli {
 
 namespace exit_code {
 constexpr int kOk = 0;
-constexpr int kFailure = 1;      // nothing useful done: input or store could not be opened
-constexpr int kUsage = 2;        // bad command line or configuration
-constexpr int kInputDamaged = 3; // finished, results written, but some input was bad
+constexpr int kFailure = 1;       // nothing useful done: input or store could not be opened
+constexpr int kUsage = 2;         // bad command line or configuration
+constexpr int kInputDamaged = 3;  // finished, results written, but some input was bad
 }  // namespace exit_code
 
 // Each register function adds a subcommand with its options and its callback. The

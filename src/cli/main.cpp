@@ -1,6 +1,5 @@
 // spamtap: find the hosts of a network that send spam, from its traffic alone.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/commands.hpp"

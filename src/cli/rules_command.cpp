@@ -1,6 +1,5 @@
 // spamtap rules: the rule catalog.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "analysis/table.hpp"
@@ -27,12 +26,10 @@ void register_rules_command(CLI::App& app, int* result) {
     for (const auto& rule : rule_catalog()) {
       std::string thresholds;
       if (rule.id == rule_id::kUnknownRecipients) {
-        thresholds = "min_count=" + std::to_string(settings.unknown_recipients_min_count) +
-                     " min_share=" +
-                     std::to_string(static_cast<int>(settings.unknown_recipients_min_share *
-                                                     100)) +
-                     "% window=" +
-                     std::to_string(settings.unknown_recipients_window / seconds(60)) + "min";
+        thresholds =
+            "min_count=" + std::to_string(settings.unknown_recipients_min_count) + " min_share=" +
+            std::to_string(static_cast<int>(settings.unknown_recipients_min_share * 100)) +
+            "% window=" + std::to_string(settings.unknown_recipients_window / seconds(60)) + "min";
       }
       table.rows.push_back({rule.id, std::string(rule.name), to_string(rule.severity),
                             rule.implemented ? "active" : "planned", thresholds,

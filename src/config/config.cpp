@@ -1,11 +1,10 @@
 #include "config/config.hpp"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <charconv>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "detect/catalog.hpp"
 
@@ -34,10 +33,10 @@ class Reader {
     for (auto&& [key, node] : table) {
       bool known = std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end();
       if (!known) {
-        std::string name = prefix.empty() ? std::string(key.str())
-                                          : prefix + "." + std::string(key.str());
-        throw ConfigError{fmt::format("{}:{}: {}: unknown key", path_,
-                                      key.source().begin.line, name)};
+        std::string name =
+            prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+        throw ConfigError{
+            fmt::format("{}:{}: {}: unknown key", path_, key.source().begin.line, name)};
       }
     }
   }
@@ -84,7 +83,8 @@ class Reader {
   Timestamp duration(const toml::node& node, const std::string& key) const {
     if (node.is_integer()) return seconds(whole(node, key, 1, 366LL * 24 * 3600));
     auto value = parse_duration(string(node, key));
-    if (!value || *value <= 0) fail(node, key, "must be a duration such as \"90s\", \"15m\", \"1h\"");
+    if (!value || *value <= 0)
+      fail(node, key, "must be a duration such as \"90s\", \"15m\", \"1h\"");
     return *value;
   }
 
@@ -125,7 +125,8 @@ class Reader {
 
 void read_network(const Reader& r, const toml::table& network, Config& config) {
   r.only(network, "network", {"home", "mail_servers"});
-  if (auto* home = network.get("home")) config.home = HomeNetworks(r.networks(*home, "network.home"));
+  if (auto* home = network.get("home"))
+    config.home = HomeNetworks(r.networks(*home, "network.home"));
   if (auto* servers = network.get("mail_servers")) {
     config.detection.mail_servers = r.addresses(*servers, "network.mail_servers");
   }
@@ -134,7 +135,8 @@ void read_network(const Reader& r, const toml::table& network, Config& config) {
 void read_rules(const Reader& r, const toml::table& rules, Config& config) {
   r.only(rules, "rules", {"repeat_window", "unknown_recipients", "fan_out", "mail_clients"});
   DetectionSettings& d = config.detection;
-  if (auto* node = rules.get("repeat_window")) d.repeat_window = r.duration(*node, "rules.repeat_window");
+  if (auto* node = rules.get("repeat_window"))
+    d.repeat_window = r.duration(*node, "rules.repeat_window");
   if (auto* node = rules.get("unknown_recipients")) {
     const auto& t = r.table(*node, "rules.unknown_recipients");
     r.only(t, "rules.unknown_recipients", {"min_count", "min_share", "window"});
@@ -161,13 +163,15 @@ void read_rules(const Reader& r, const toml::table& rules, Config& config) {
     const auto& t = r.table(*node, "rules.mail_clients");
     r.only(t, "rules.mail_clients", {"bulk", "ordinary"});
     if (auto* v = t.get("bulk")) d.bulk_mailers = r.strings(*v, "rules.mail_clients.bulk");
-    if (auto* v = t.get("ordinary")) d.ordinary_mailers = r.strings(*v, "rules.mail_clients.ordinary");
+    if (auto* v = t.get("ordinary"))
+      d.ordinary_mailers = r.strings(*v, "rules.mail_clients.ordinary");
   }
 }
 
 void read_score(const Reader& r, const toml::table& score, Config& config) {
-  r.only(score, "score", {"threshold", "half_life", "rule_cap", "weights", "mail_user_discount",
-                          "mail_server_discount", "port25_server_charge", "port25_charge_cap"});
+  r.only(score, "score",
+         {"threshold", "half_life", "rule_cap", "weights", "mail_user_discount",
+          "mail_server_discount", "port25_server_charge", "port25_charge_cap"});
   ScoreSettings& s = config.score;
   if (auto* v = score.get("threshold")) s.threshold = r.number(*v, "score.threshold", 0, 1e6);
   if (auto* v = score.get("half_life")) s.half_life = r.duration(*v, "score.half_life");
@@ -192,8 +196,8 @@ void read_score(const Reader& r, const toml::table& score, Config& config) {
       auto text = key.str();
       auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), rule);
       if (error != std::errc() || end != text.data() + text.size() || !find_rule(rule)) {
-        throw ConfigError{fmt::format("{}:{}: {}: not a rule id (see 'spamtap rules')",
-                                      r.path(), key.source().begin.line, name)};
+        throw ConfigError{fmt::format("{}:{}: {}: not a rule id (see 'spamtap rules')", r.path(),
+                                      key.source().begin.line, name)};
       }
       s.weights[rule] = r.number(node, name, 0, 1e6);
     }
@@ -210,8 +214,10 @@ void read_assets(const Reader& r, const toml::node& node, Config& config) {
     const toml::node* name = t.get("name");
     if (!name) r.fail(item, "asset", "needs a name");
     list.name = r.string(*name, "asset.name");
-    if (list.name.empty() || list.name.size() > 128) r.fail(*name, "asset.name", "must be 1 to 128 characters");
-    if (!names.insert(list.name).second) r.fail(*name, "asset.name", "'" + list.name + "' is defined twice");
+    if (list.name.empty() || list.name.size() > 128)
+      r.fail(*name, "asset.name", "must be 1 to 128 characters");
+    if (!names.insert(list.name).second)
+      r.fail(*name, "asset.name", "'" + list.name + "' is defined twice");
     std::string kind = "dynamic";
     if (auto* v = t.get("kind")) kind = r.string(*v, "asset.kind");
     if (kind == "static") {
@@ -227,7 +233,8 @@ void read_assets(const Reader& r, const toml::node& node, Config& config) {
     } else if (kind == "dynamic") {
       list.kind = AssetListDefinition::Kind::kDynamic;
       const toml::node* rules = t.get("rules");
-      if (!rules || !rules->is_array()) r.fail(item, "asset.rules", "a dynamic list needs rules = [ids]");
+      if (!rules || !rules->is_array())
+        r.fail(item, "asset.rules", "a dynamic list needs rules = [ids]");
       for (const auto& rule : *rules->as_array()) {
         int id = static_cast<int>(r.whole(rule, "asset.rules", 1, 99999));
         if (!find_rule(id)) r.fail(rule, "asset.rules", fmt::format("{} is not a rule id", id));
@@ -238,25 +245,27 @@ void read_assets(const Reader& r, const toml::node& node, Config& config) {
     }
     if (auto* v = t.get("local_only")) list.local_only = r.boolean(*v, "asset.local_only");
     // A list named like a default replaces it.
-    std::erase_if(config.assets, [&](const AssetListDefinition& existing) {
-      return existing.name == list.name;
-    });
+    std::erase_if(config.assets,
+                  [&](const AssetListDefinition& existing) { return existing.name == list.name; });
     config.assets.push_back(std::move(list));
   }
 }
 
 void read_blocklists(const Reader& r, const toml::node& node, Config& config) {
-  if (!node.is_array_of_tables()) r.fail(node, "blocklist", "must be written as [[blocklist]] tables");
+  if (!node.is_array_of_tables())
+    r.fail(node, "blocklist", "must be written as [[blocklist]] tables");
   for (const auto& item : *node.as_array()) {
     const auto& t = *item.as_table();
-    r.only(t, "blocklist", {"name", "path", "category", "weight", "format", "categories", "private"});
+    r.only(t, "blocklist",
+           {"name", "path", "category", "weight", "format", "categories", "private"});
     intel::BlocklistSource source;
     if (!t.get("name") || !t.get("path")) r.fail(item, "blocklist", "needs a name and a path");
     source.name = r.string(*t.get("name"), "blocklist.name");
     source.path = r.string(*t.get("path"), "blocklist.path");
     if (auto* v = t.get("category")) source.category = r.string(*v, "blocklist.category");
     if (auto* v = t.get("weight")) source.weight = r.number(*v, "blocklist.weight", 0, 1e6);
-    if (auto* v = t.get("categories")) source.categories_path = r.string(*v, "blocklist.categories");
+    if (auto* v = t.get("categories"))
+      source.categories_path = r.string(*v, "blocklist.categories");
     if (auto* v = t.get("format")) {
       auto format = intel::parse_format_name(r.string(*v, "blocklist.format"));
       if (!format) r.fail(*v, "blocklist.format", "unknown format (see spamtap lookup --help)");
@@ -311,7 +320,8 @@ std::optional<Config> load_config(const std::string& path, std::string* error) {
   try {
     toml::table root = toml::parse_file(path);
     reader.only(root, "", {"network", "rules", "score", "asset", "blocklist", "syslog"});
-    if (auto* node = root.get("network")) read_network(reader, reader.table(*node, "network"), config);
+    if (auto* node = root.get("network"))
+      read_network(reader, reader.table(*node, "network"), config);
     if (auto* node = root.get("rules")) read_rules(reader, reader.table(*node, "rules"), config);
     if (auto* node = root.get("score")) read_score(reader, reader.table(*node, "score"), config);
     if (auto* node = root.get("asset")) read_assets(reader, *node, config);

@@ -43,8 +43,8 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
 }
 
 uint32_t IpAddress::v4_value() const {
-  return (uint32_t{bytes_[12]} << 24) | (uint32_t{bytes_[13]} << 16) |
-         (uint32_t{bytes_[14]} << 8) | uint32_t{bytes_[15]};
+  return (uint32_t{bytes_[12]} << 24) | (uint32_t{bytes_[13]} << 16) | (uint32_t{bytes_[14]} << 8) |
+         uint32_t{bytes_[15]};
 }
 
 bool IpAddress::bit(int index) const {
@@ -101,8 +101,8 @@ std::optional<Cidr> Cidr::parse(std::string_view text, bool* had_host_bits) {
   }
   if (had_host_bits) *had_host_bits = host_bits;
   Cidr cidr;
-  cidr.network = address->is_v6() ? IpAddress::v6_bytes(bytes.data())
-                                   : IpAddress::v4_bytes(bytes.data() + 12);
+  cidr.network =
+      address->is_v6() ? IpAddress::v6_bytes(bytes.data()) : IpAddress::v4_bytes(bytes.data() + 12);
   cidr.prefix_length = length;
   return cidr;
 }
@@ -131,15 +131,13 @@ std::string Cidr::to_string() const {
 std::vector<Cidr> default_home_networks() {
   std::vector<Cidr> networks;
   for (const char* text : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                           "169.254.0.0/16", "127.0.0.0/8", "fc00::/7", "fe80::/10",
-                           "::1/128"}) {
+                           "169.254.0.0/16", "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128"}) {
     networks.push_back(*Cidr::parse(text));
   }
   return networks;
 }
 
-std::optional<HomeNetworks> HomeNetworks::parse_list(std::string_view text,
-                                                     std::string* error) {
+std::optional<HomeNetworks> HomeNetworks::parse_list(std::string_view text, std::string* error) {
   std::vector<Cidr> networks;
   while (!text.empty()) {
     auto comma = text.find(',');

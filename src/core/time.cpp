@@ -61,8 +61,7 @@ bool parse_time(const std::string& text, Timestamp* out) {
       return false;
     }
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return false;
   }
   struct tm parts {};

@@ -11,7 +11,9 @@ using Timestamp = int64_t;  // nanoseconds since 1970-01-01T00:00:00Z
 
 constexpr Timestamp kNanosPerSecond = 1'000'000'000;
 
-constexpr Timestamp seconds(int64_t s) { return s * kNanosPerSecond; }
+constexpr Timestamp seconds(int64_t s) {
+  return s * kNanosPerSecond;
+}
 
 // "2026-12-04T16:05:50.123456789Z"; digits after the second are trimmed to `digits`.
 std::string format_iso8601(Timestamp time, int digits = 6);

@@ -62,7 +62,9 @@ const char* to_string(Severity severity) {
   return "unknown";
 }
 
-std::span<const RuleInfo> rule_catalog() { return kCatalog; }
+std::span<const RuleInfo> rule_catalog() {
+  return kCatalog;
+}
 
 const RuleInfo* find_rule(int id) {
   for (const auto& rule : kCatalog) {

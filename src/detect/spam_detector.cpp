@@ -1,11 +1,11 @@
 #include "detect/spam_detector.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "core/text.hpp"
 #include "detect/catalog.hpp"
@@ -38,32 +38,32 @@ bool contains_any(std::string_view text, const std::array<std::string_view, N>& 
 bool is_relay_denial(std::string_view text) {
   if (!contains(text, "relay")) return false;
   constexpr std::array<std::string_view, 10> kDenials{
-      "denied", "not permitted", "not allowed", "prohibited", "refused",
-      "rejected", "unable to relay", "we do not relay", "no relay", "not authorized"};
+      "denied",   "not permitted",   "not allowed",     "prohibited", "refused",
+      "rejected", "unable to relay", "we do not relay", "no relay",   "not authorized"};
   return contains_any(text, kDenials);
 }
 
 bool is_unknown_user(const smtp::Reply& reply, std::string_view text) {
   if (reply.enhanced_status == "5.1.1") return true;
   constexpr std::array<std::string_view, 13> kPhrases{
-      "user unknown",     "unknown user",         "no such user",     "mailbox unavailable",
+      "user unknown",      "unknown user",        "no such user",      "mailbox unavailable",
       "mailbox not found", "does not exist",      "invalid recipient", "unknown recipient",
-      "no mailbox",       "recipient not found",  "user not found",   "no such recipient",
+      "no mailbox",        "recipient not found", "user not found",    "no such recipient",
       "address unknown"};
   return contains_any(text, kPhrases);
 }
 
 bool is_spam_or_policy(const smtp::Reply& reply, std::string_view text) {
   constexpr std::array<std::string_view, 9> kPhrases{
-      "spam", "content rejected", "message rejected", "policy", "junk", "virus",
-      "malware", "phish", "bulk"};
+      "spam", "content rejected", "message rejected", "policy", "junk", "virus", "malware", "phish",
+      "bulk"};
   return reply.enhanced_status.rfind("5.7.", 0) == 0 || contains_any(text, kPhrases);
 }
 
 bool is_throttle(std::string_view text) {
   constexpr std::array<std::string_view, 11> kPhrases{
-      "greylist", "graylist", "grey-list", "try again later", "too many connections",
-      "too many messages", "rate limit", "ratelimit", "rate-limit", "throttl",
+      "greylist",           "graylist",   "grey-list", "try again later", "too many connections",
+      "too many messages",  "rate limit", "ratelimit", "rate-limit",      "throttl",
       "too many concurrent"};
   return contains_any(text, kPhrases);
 }
@@ -74,12 +74,23 @@ struct BlocklistName {
   std::string_view label;
 };
 constexpr std::array<BlocklistName, 17> kBlocklistNames{{
-    {"spamhaus", "Spamhaus"},      {"spamcop", "SpamCop"},       {"barracuda", "Barracuda"},
-    {"sorbs", "SORBS"},            {"abuseat", "CBL"},           {"cbl.", "CBL"},
-    {"uceprotect", "UCEPROTECT"},  {"psbl", "PSBL"},             {"mailspike", "Mailspike"},
-    {"spamrats", "SpamRATS"},      {"dronebl", "DroneBL"},       {"blocked using", "DNSBL"},
-    {"dnsbl", "DNSBL"},            {"blocklist", "DNSBL"},       {"blacklist", "DNSBL"},
-    {"block list", "DNSBL"},       {"listed at", "DNSBL"},
+    {"spamhaus", "Spamhaus"},
+    {"spamcop", "SpamCop"},
+    {"barracuda", "Barracuda"},
+    {"sorbs", "SORBS"},
+    {"abuseat", "CBL"},
+    {"cbl.", "CBL"},
+    {"uceprotect", "UCEPROTECT"},
+    {"psbl", "PSBL"},
+    {"mailspike", "Mailspike"},
+    {"spamrats", "SpamRATS"},
+    {"dronebl", "DroneBL"},
+    {"blocked using", "DNSBL"},
+    {"dnsbl", "DNSBL"},
+    {"blocklist", "DNSBL"},
+    {"blacklist", "DNSBL"},
+    {"block list", "DNSBL"},
+    {"listed at", "DNSBL"},
 }};
 
 bool mentions_address(std::string_view text, const std::string& address) {
@@ -185,8 +196,7 @@ bool SpamDetector::is_mail_server(const IpAddress& host) const {
 void SpamDetector::on_greeting(const SmtpContext& context, const smtp::Reply& greeting) {
   if (greeting.code == 0) return;
   if (context.server_local && greeting.code == 220 &&
-      (context.server_port == 25 || context.server_port == 465 ||
-       context.server_port == 587)) {
+      (context.server_port == 25 || context.server_port == 465 || context.server_port == 587)) {
     mail_servers_.insert(context.server);
   }
   if (greeting.code == 220 && !greeting.text.empty()) {
@@ -208,9 +218,8 @@ void SpamDetector::on_exchange(const SmtpContext& context, const smtp::Exchange&
   RefusalKind kind = classify_refusal(reply, nullptr);
   if (kind == RefusalKind::kRelayDenied) {
     Event event = make_event(context, reply.time, rule_id::kRelayingDenied);
-    event.summary = fmt::format("{} refused to relay for {} (RCPT {})",
-                                context.server.to_string(), context.client.to_string(),
-                                exchange.argument);
+    event.summary = fmt::format("{} refused to relay for {} (RCPT {})", context.server.to_string(),
+                                context.client.to_string(), exchange.argument);
     event.evidence = reply_line(reply);
     events_.push_back(std::move(event));
   }
@@ -230,8 +239,7 @@ void SpamDetector::check_reply(const SmtpContext& context, const smtp::Reply& re
     Event event = make_event(context, reply.time, rule_id::kBlocklistedByReceiver);
     bool own_address = mentions_address(reply.text, context.client.to_string());
     event.summary = fmt::format("{} refused {} citing {} (reply to {}){}",
-                                context.server.to_string(), context.client.to_string(), list,
-                                verb,
+                                context.server.to_string(), context.client.to_string(), list, verb,
                                 own_address ? "; the reply names the client's own address" : "");
     event.evidence = reply_line(reply);
     events_.push_back(std::move(event));
@@ -245,8 +253,8 @@ void SpamDetector::check_reply(const SmtpContext& context, const smtp::Reply& re
   }
 }
 
-void SpamDetector::record_recipient(const SmtpContext& context,
-                                    const smtp::Exchange& exchange, bool unknown_user) {
+void SpamDetector::record_recipient(const SmtpContext& context, const smtp::Exchange& exchange,
+                                    bool unknown_user) {
   ClientState& client = clients_[context.client];
   Timestamp now = exchange.reply.time;
   client.outcomes.push_back({now, unknown_user});
@@ -300,10 +308,10 @@ void SpamDetector::record_server(const SmtpContext& context, Timestamp time) {
 
   client.fan_out_last_fired = time;
   Event event = make_event(context, time, rule_id::kDirectToMxFanOut);
-  event.summary = fmt::format("{} talked SMTP to {} distinct outside servers within {} min "
-                              "and is not a mail server",
-                              context.client.to_string(), count,
-                              settings_.fan_out_window / seconds(60));
+  event.summary = fmt::format(
+      "{} talked SMTP to {} distinct outside servers within {} min "
+      "and is not a mail server",
+      context.client.to_string(), count, settings_.fan_out_window / seconds(60));
   std::string servers;
   int listed = 0;
   for (const auto& server : distinct) {
@@ -335,8 +343,7 @@ void SpamDetector::on_transaction(const SmtpContext& context,
   }
 }
 
-void SpamDetector::check_software(const SmtpContext& context,
-                                  const smtp::Transaction& transaction,
+void SpamDetector::check_software(const SmtpContext& context, const smtp::Transaction& transaction,
                                   const std::string& kind, const std::string& name) {
   software_.push_back({transaction.time, context.client, 0, "client", kind,
                        std::string(truncate_utf8(name, 256)), context.connection_id});
@@ -352,14 +359,14 @@ void SpamDetector::check_software(const SmtpContext& context,
   }
   client.bulk_last_fired = transaction.time;
   Event event = make_event(context, transaction.time, rule_id::kBulkMailClient);
-  event.summary = fmt::format("{} sends mail with a bulk-mailing tool ({})",
-                              context.client.to_string(), kind);
+  event.summary =
+      fmt::format("{} sends mail with a bulk-mailing tool ({})", context.client.to_string(), kind);
   event.evidence = kind + ": " + name;
   events_.push_back(std::move(event));
 }
 
-void SpamDetector::on_session_end(const SmtpContext& context,
-                                  const smtp::SessionSummary& summary, Timestamp end_time) {
+void SpamDetector::on_session_end(const SmtpContext& context, const smtp::SessionSummary& summary,
+                                  Timestamp end_time) {
   SessionState session;
   if (auto it = sessions_.find(context.connection_id); it != sessions_.end()) {
     session = std::move(it->second);
@@ -398,17 +405,18 @@ void SpamDetector::on_session_end(const SmtpContext& context,
     for (const auto& habit : list) habits += (habits.empty() ? "" : ",") + habit;
   }
   Event event = make_event(context, end_time, rule_id::kBotLikeClient);
-  event.summary = fmt::format("{} behaves like a bulk-mail bot: {}", context.client.to_string(),
-                              habits);
-  event.evidence = fmt::format("habits={} helo=\"{}\"", habits,
-                               std::string(truncate_utf8(summary.helo, 200)));
+  event.summary =
+      fmt::format("{} behaves like a bulk-mail bot: {}", context.client.to_string(), habits);
+  event.evidence =
+      fmt::format("habits={} helo=\"{}\"", habits, std::string(truncate_utf8(summary.helo, 200)));
   events_.push_back(std::move(event));
 
   if (!session.ordinary_software.empty()) {
     Event disguised = make_event(context, end_time, rule_id::kBulkMailClient);
-    disguised.summary = fmt::format("{} claims to be an ordinary mail program but behaves "
-                                    "like a bot",
-                                    context.client.to_string());
+    disguised.summary = fmt::format(
+        "{} claims to be an ordinary mail program but behaves "
+        "like a bot",
+        context.client.to_string());
     disguised.evidence = "software: " + session.ordinary_software + "; habits=" + habits;
     events_.push_back(std::move(disguised));
   }

@@ -39,13 +39,13 @@ struct DetectionSettings {
 
   // 4185: client software names (case-insensitive substrings) of bulk-mailing tools,
   // and of ordinary mail programs (recorded, never an event by themselves).
-  std::vector<std::string> bulk_mailers{
-      "atomic mail sender", "sendblaster",  "advanced mass sender", "mass mailer",
-      "maxbulk",            "gammadyne",    "group mail",           "bulk mailer",
-      "turbo-mailer",       "ultimate bulk", "mailking",             "supermailer"};
-  std::vector<std::string> ordinary_mailers{"outlook", "thunderbird", "apple mail",
-                                            "evolution", "mutt", "kmail", "the bat",
-                                            "claws mail", "windows live mail"};
+  std::vector<std::string> bulk_mailers{"atomic mail sender", "sendblaster", "advanced mass sender",
+                                        "mass mailer",        "maxbulk",     "gammadyne",
+                                        "group mail",         "bulk mailer", "turbo-mailer",
+                                        "ultimate bulk",      "mailking",    "supermailer"};
+  std::vector<std::string> ordinary_mailers{"outlook",   "thunderbird", "apple mail",
+                                            "evolution", "mutt",        "kmail",
+                                            "the bat",   "claws mail",  "windows live mail"};
 
   // 4184 and 4185 fire at most once per host within this window.
   Timestamp repeat_window = seconds(3600);
@@ -112,8 +112,7 @@ class SpamDetector {
     std::string ordinary_software;
   };
 
-  void check_reply(const SmtpContext& context, const smtp::Reply& reply,
-                   const std::string& verb);
+  void check_reply(const SmtpContext& context, const smtp::Reply& reply, const std::string& verb);
   void record_recipient(const SmtpContext& context, const smtp::Exchange& exchange,
                         bool unknown_user);
   void record_server(const SmtpContext& context, Timestamp time);

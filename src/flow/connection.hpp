@@ -27,9 +27,9 @@ enum class RoleRule : uint8_t {
 };
 
 enum class ConnectionEnd : uint8_t {
-  kOpen,        // still in the table
-  kFin,         // both sides sent FIN
-  kRst,         // a RST ended it
+  kOpen,  // still in the table
+  kFin,   // both sides sent FIN
+  kRst,   // a RST ended it
   kIdleTimeout,
   kEvicted,     // removed because the table was full
   kEndOfInput,  // the capture ended while it was open
@@ -37,8 +37,8 @@ enum class ConnectionEnd : uint8_t {
 
 // TCP handshake/teardown progress per side, kept as bits to stay small.
 namespace tcp_seen {
-constexpr uint16_t kSyn = 1 << 0;        // originator SYN
-constexpr uint16_t kSynAck = 1 << 1;     // responder SYN-ACK
+constexpr uint16_t kSyn = 1 << 0;     // originator SYN
+constexpr uint16_t kSynAck = 1 << 1;  // responder SYN-ACK
 constexpr uint16_t kHandshakeAck = 1 << 2;
 constexpr uint16_t kOrigFin = 1 << 3;
 constexpr uint16_t kRespFin = 1 << 4;
@@ -71,7 +71,7 @@ struct Connection {
   Timestamp last_time = 0;
   SideCounters originator;
   SideCounters responder;
-  uint16_t tcp_flags_seen = 0;  // tcp_seen bits
+  uint16_t tcp_flags_seen = 0;    // tcp_seen bits
   uint32_t initial_sequence = 0;  // the originator's SYN sequence number, when seen
   RoleRule role_rule = RoleRule::kFirstPacket;
   ConnectionEnd end = ConnectionEnd::kOpen;

@@ -18,12 +18,24 @@ uint64_t mix(uint64_t h) {
 bool is_service_port(uint16_t port) {
   if (port != 0 && port < 1024) return true;
   switch (port) {
-    case 1433: case 1521: case 2525: case 3306: case 3389: case 5060: case 5432:
-    case 5900: case 6379: case 8000: case 8008: case 8080: case 8443: case 8888:
-    case 9000: case 9200: case 27017:
-      return true;
-    default:
-      return false;
+    case 1433:
+    case 1521:
+    case 2525:
+    case 3306:
+    case 3389:
+    case 5060:
+    case 5432:
+    case 5900:
+    case 6379:
+    case 8000:
+    case 8008:
+    case 8080:
+    case 8443:
+    case 8888:
+    case 9000:
+    case 9200:
+    case 27017: return true;
+    default: return false;
   }
 }
 
@@ -89,8 +101,8 @@ void FlowTable::process(const Packet& packet) {
   uint32_t index = find(packet, hash, &slot);
 
   bool is_tcp = packet.protocol == ip_protocol::kTcp;
-  bool bare_syn = is_tcp && (packet.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) ==
-                                tcp_flag::kSyn;
+  bool bare_syn =
+      is_tcp && (packet.tcp_flags & (tcp_flag::kSyn | tcp_flag::kAck)) == tcp_flag::kSyn;
   // A SYN that repeats the original one (same sequence number) is a retransmission.
   bool new_syn = bare_syn && index != kEmpty &&
                  !((pool_[index].tcp_flags_seen & tcp_seen::kSyn) &&
@@ -98,8 +110,7 @@ void FlowTable::process(const Packet& packet) {
   if (new_syn && pool_[index].closed()) {
     // The ports were reused for a new conversation after the old one closed.
     counters_.port_reuse++;
-    end_connection(index, (pool_[index].tcp_flags_seen &
-                           (tcp_seen::kOrigRst | tcp_seen::kRespRst))
+    end_connection(index, (pool_[index].tcp_flags_seen & (tcp_seen::kOrigRst | tcp_seen::kRespRst))
                               ? ConnectionEnd::kRst
                               : ConnectionEnd::kFin);
     index = kEmpty;
@@ -185,8 +196,7 @@ uint32_t FlowTable::create(const Packet& packet, uint64_t hash) {
     connection.role_rule = RoleRule::kFirstPacket;
   }
   bool undecided = connection.role_rule == RoleRule::kFirstPacket &&
-                   packet.protocol != ip_protocol::kIcmp &&
-                   packet.protocol != ip_protocol::kIcmpV6;
+                   packet.protocol != ip_protocol::kIcmp && packet.protocol != ip_protocol::kIcmpV6;
   if (undecided) {
     bool source_service = is_service_port(packet.source_port);
     bool destination_service = is_service_port(packet.destination_port);
@@ -228,18 +238,15 @@ void FlowTable::swap_roles(Connection& connection) {
   std::swap(connection.originator, connection.responder);
   std::swap(connection.originator_local, connection.responder_local);
   uint16_t seen = connection.tcp_flags_seen;
-  auto move_bit = [&](uint16_t from, uint16_t to) -> uint16_t {
-    return (seen & from) ? to : 0;
-  };
-  uint16_t kept = seen & (tcp_seen::kSyn | tcp_seen::kSynAck | tcp_seen::kHandshakeAck |
-                          tcp_seen::kMidstream);
-  connection.tcp_flags_seen =
-      kept | move_bit(tcp_seen::kOrigFin, tcp_seen::kRespFin) |
-      move_bit(tcp_seen::kRespFin, tcp_seen::kOrigFin) |
-      move_bit(tcp_seen::kOrigRst, tcp_seen::kRespRst) |
-      move_bit(tcp_seen::kRespRst, tcp_seen::kOrigRst) |
-      move_bit(tcp_seen::kOrigData, tcp_seen::kRespData) |
-      move_bit(tcp_seen::kRespData, tcp_seen::kOrigData);
+  auto move_bit = [&](uint16_t from, uint16_t to) -> uint16_t { return (seen & from) ? to : 0; };
+  uint16_t kept =
+      seen & (tcp_seen::kSyn | tcp_seen::kSynAck | tcp_seen::kHandshakeAck | tcp_seen::kMidstream);
+  connection.tcp_flags_seen = kept | move_bit(tcp_seen::kOrigFin, tcp_seen::kRespFin) |
+                              move_bit(tcp_seen::kRespFin, tcp_seen::kOrigFin) |
+                              move_bit(tcp_seen::kOrigRst, tcp_seen::kRespRst) |
+                              move_bit(tcp_seen::kRespRst, tcp_seen::kOrigRst) |
+                              move_bit(tcp_seen::kOrigData, tcp_seen::kRespData) |
+                              move_bit(tcp_seen::kRespData, tcp_seen::kOrigData);
   counters_.roles_swapped++;
 }
 
@@ -251,8 +258,8 @@ void FlowTable::end_connection(uint32_t index, ConnectionEnd reason) {
 
   // Find the connection's slot by probing with its own key.
   const ConnectionKey& key = connection.key;
-  uint64_t hash = hash_of(key.originator, key.originator_port, key.responder,
-                          key.responder_port, key.protocol);
+  uint64_t hash =
+      hash_of(key.originator, key.originator_port, key.responder, key.responder_port, key.protocol);
   size_t mask = index_.size() - 1;
   size_t slot = hash & mask;
   while (index_[slot] != index) slot = (slot + 1) & mask;
@@ -271,8 +278,8 @@ void FlowTable::erase_slot(size_t slot) {
   size_t hole = slot;
   for (size_t next = (slot + 1) & mask; index_[next] != kEmpty; next = (next + 1) & mask) {
     const ConnectionKey& key = pool_[index_[next]].key;
-    size_t home = hash_of(key.originator, key.originator_port, key.responder,
-                          key.responder_port, key.protocol) &
+    size_t home = hash_of(key.originator, key.originator_port, key.responder, key.responder_port,
+                          key.protocol) &
                   mask;
     bool between = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
     if (!between) {
@@ -290,8 +297,8 @@ void FlowTable::grow_index() {
   for (uint32_t index : old) {
     if (index == kEmpty) continue;
     const ConnectionKey& key = pool_[index].key;
-    size_t slot = hash_of(key.originator, key.originator_port, key.responder,
-                          key.responder_port, key.protocol) &
+    size_t slot = hash_of(key.originator, key.originator_port, key.responder, key.responder_port,
+                          key.protocol) &
                   mask;
     while (index_[slot] != kEmpty) slot = (slot + 1) & mask;
     index_[slot] = index;
@@ -324,10 +331,8 @@ Timestamp FlowTable::idle_timeout(const Connection& connection) const {
   switch (connection.key.protocol) {
     case ip_protocol::kTcp:
       return connection.closed() ? limits_.closed_linger : limits_.tcp_idle_timeout;
-    case ip_protocol::kUdp:
-      return limits_.udp_idle_timeout;
-    default:
-      return limits_.icmp_idle_timeout;
+    case ip_protocol::kUdp: return limits_.udp_idle_timeout;
+    default: return limits_.icmp_idle_timeout;
   }
 }
 
@@ -339,10 +344,10 @@ void FlowTable::expire(Timestamp now) {
     const Connection& connection = pool_[oldest_];
     if (now - connection.last_time <= idle_timeout(connection)) break;
     if (connection.closed()) {
-      end_connection(oldest_, (connection.tcp_flags_seen &
-                               (tcp_seen::kOrigRst | tcp_seen::kRespRst))
-                                  ? ConnectionEnd::kRst
-                                  : ConnectionEnd::kFin);
+      end_connection(oldest_,
+                     (connection.tcp_flags_seen & (tcp_seen::kOrigRst | tcp_seen::kRespRst))
+                         ? ConnectionEnd::kRst
+                         : ConnectionEnd::kFin);
     } else {
       counters_.timed_out++;
       end_connection(oldest_, ConnectionEnd::kIdleTimeout);

@@ -31,8 +31,7 @@ class ConnectionObserver {
  public:
   virtual ~ConnectionObserver() = default;
   // Called after the counters were updated. `from_originator` tells the direction.
-  virtual void on_packet(Connection& connection, const Packet& packet,
-                         bool from_originator) = 0;
+  virtual void on_packet(Connection& connection, const Packet& packet, bool from_originator) = 0;
   virtual void on_connection_end(Connection& connection) = 0;
 };
 
@@ -41,7 +40,7 @@ struct FlowCounters {
   uint64_t connections_created = 0;
   uint64_t connections_ended = 0;
   uint64_t timed_out = 0;
-  uint64_t evicted = 0;  // pushed out by the size cap
+  uint64_t evicted = 0;     // pushed out by the size cap
   uint64_t port_reuse = 0;  // a new SYN on a closed connection's tuple
   uint64_t roles_swapped = 0;
 };

@@ -26,8 +26,8 @@ uint64_t StreamReassembler::offset_of(uint32_t sequence) const {
   return offset < 0 ? UINT64_MAX : static_cast<uint64_t>(offset);
 }
 
-void StreamReassembler::segment(Timestamp time, uint32_t sequence,
-                                std::span<const uint8_t> payload, StreamSink& sink) {
+void StreamReassembler::segment(Timestamp time, uint32_t sequence, std::span<const uint8_t> payload,
+                                StreamSink& sink) {
   if (payload.empty()) return;
   if (!started_) {
     started_ = true;
@@ -47,8 +47,7 @@ void StreamReassembler::segment(Timestamp time, uint32_t sequence,
     payload = payload.subspan(behind);
     offset = next_offset_;
   }
-  if (static_cast<int64_t>(offset - next_offset_) > kMaxWindowDistance &&
-      offset > next_offset_) {
+  if (static_cast<int64_t>(offset - next_offset_) > kMaxWindowDistance && offset > next_offset_) {
     counters_.dropped_segments++;
     return;
   }
@@ -102,8 +101,8 @@ void StreamReassembler::buffer(uint64_t offset, std::span<const uint8_t> bytes) 
   }
 }
 
-void StreamReassembler::deliver(Timestamp time, uint64_t offset,
-                                std::span<const uint8_t> bytes, StreamSink& sink) {
+void StreamReassembler::deliver(Timestamp time, uint64_t offset, std::span<const uint8_t> bytes,
+                                StreamSink& sink) {
   if (offset < next_offset_) {
     uint64_t already = next_offset_ - offset;
     counters_.retransmitted_bytes += already;
@@ -136,8 +135,7 @@ void StreamReassembler::skip_to(Timestamp time, uint64_t offset, StreamSink& sin
   sink.stream_gap(time, missing);
 }
 
-void StreamReassembler::acknowledged(Timestamp time, uint32_t acknowledgment,
-                                     StreamSink& sink) {
+void StreamReassembler::acknowledged(Timestamp time, uint32_t acknowledgment, StreamSink& sink) {
   if (!started_ || pending_.empty()) return;
   uint64_t acked = offset_of(acknowledgment);
   if (acked == UINT64_MAX || acked <= next_offset_) return;

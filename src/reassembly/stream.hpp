@@ -62,8 +62,7 @@ class StreamReassembler {
 
  private:
   uint64_t offset_of(uint32_t sequence) const;
-  void deliver(Timestamp time, uint64_t offset, std::span<const uint8_t> bytes,
-               StreamSink& sink);
+  void deliver(Timestamp time, uint64_t offset, std::span<const uint8_t> bytes, StreamSink& sink);
   void drain(Timestamp time, StreamSink& sink);
   void skip_to(Timestamp time, uint64_t offset, StreamSink& sink);
   void buffer(uint64_t offset, std::span<const uint8_t> bytes);

@@ -1,6 +1,7 @@
+#include "assets/asset_lists.hpp"
+
 #include <gtest/gtest.h>
 
-#include "assets/asset_lists.hpp"
 #include "detect/catalog.hpp"
 
 namespace spamtap {
@@ -50,10 +51,14 @@ TEST(AssetTracker, DefaultSpamServerListTakesLocalHostsWithSpamEvents) {
 }
 
 TEST(AssetTracker, StaticAndCidrLists) {
-  AssetListDefinition mail{"Mail servers", AssetListDefinition::Kind::kStatic,
-                           {*IpAddress::parse("10.0.0.25")}, {}, {}, true};
-  AssetListDefinition office{"Office", AssetListDefinition::Kind::kCidr, {},
-                             {*Cidr::parse("10.1.0.0/16")}, {}, true};
+  AssetListDefinition mail{"Mail servers",
+                           AssetListDefinition::Kind::kStatic,
+                           {*IpAddress::parse("10.0.0.25")},
+                           {},
+                           {},
+                           true};
+  AssetListDefinition office{
+      "Office", AssetListDefinition::Kind::kCidr, {}, {*Cidr::parse("10.1.0.0/16")}, {}, true};
   MemberSink sink;
   AssetTracker tracker({mail, office}, HomeNetworks(), {&sink});
   tracker.write_connection(connection("10.1.2.3", "198.51.100.1", 5));

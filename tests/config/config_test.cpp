@@ -1,27 +1,27 @@
+#include "config/config.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "config/config.hpp"
-
 namespace spamtap {
 namespace {
 
 std::string write_file(const std::string& text) {
   static int counter = 0;
-  auto path = std::filesystem::temp_directory_path() /
-              ("spamtap-config-" + std::to_string(getpid()) + "-" + std::to_string(counter++) +
-               ".toml");
+  auto path =
+      std::filesystem::temp_directory_path() /
+      ("spamtap-config-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".toml");
   std::ofstream(path) << text;
   return path.string();
 }
 
 TEST(Config, ShippedExampleLoads) {
   std::string error;
-  auto config = load_config(std::string(SPAMTAP_SOURCE_DIR) + "/config/spamtap.toml.example",
-                            &error);
+  auto config =
+      load_config(std::string(SPAMTAP_SOURCE_DIR) + "/config/spamtap.toml.example", &error);
   ASSERT_TRUE(config) << error;
   ASSERT_TRUE(config->home);
   EXPECT_TRUE(config->home->contains(*IpAddress::parse("192.168.4.4")));

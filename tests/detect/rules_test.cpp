@@ -17,8 +17,7 @@ smtp::Reply reply(int code, const std::string& enhanced, const std::string& text
   return r;
 }
 
-SmtpContext outbound(const char* client, const char* server, uint64_t id,
-                     uint16_t port = 25) {
+SmtpContext outbound(const char* client, const char* server, uint64_t id, uint16_t port = 25) {
   SmtpContext c;
   c.connection_id = id;
   c.client = *IpAddress::parse(client);
@@ -107,8 +106,9 @@ TEST(Rule4127, GreylistingFiresOncePerConnection) {
   smtp::Exchange e;
   e.verb = "RCPT";
   e.argument = "TO:<a@b.example>";
-  e.reply = reply(450, "4.7.1", "<a@b.example>: Recipient address rejected: Greylisted, see "
-                                "http://postgrey.schweikert.ch/");
+  e.reply = reply(450, "4.7.1",
+                  "<a@b.example>: Recipient address rejected: Greylisted, see "
+                  "http://postgrey.schweikert.ch/");
   detector.on_exchange(outbound("10.0.0.66", "198.51.100.1", 1), e);
   detector.on_exchange(outbound("10.0.0.66", "198.51.100.1", 1), e);
   EXPECT_EQ(count_rule(detector.take_events(), rule_id::kThrottled), 1);

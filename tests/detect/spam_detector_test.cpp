@@ -1,9 +1,10 @@
+#include "detect/spam_detector.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "detect/catalog.hpp"
-#include "detect/spam_detector.hpp"
 
 namespace spamtap {
 namespace {
@@ -45,9 +46,9 @@ TEST(ClassifyRefusal, KnownServerWordings) {
             RefusalKind::kRelayDenied);
   EXPECT_EQ(classify_refusal(reply(550, "5.1.1", "<x@y>: Recipient address rejected"), nullptr),
             RefusalKind::kUnknownUser);
-  EXPECT_EQ(classify_refusal(reply(550, "", "Requested action not taken: mailbox unavailable"),
-                             nullptr),
-            RefusalKind::kUnknownUser);
+  EXPECT_EQ(
+      classify_refusal(reply(550, "", "Requested action not taken: mailbox unavailable"), nullptr),
+      RefusalKind::kUnknownUser);
   std::string list;
   EXPECT_EQ(classify_refusal(reply(554, "5.7.1",
                                    "Service unavailable; Client host [203.0.113.7] blocked "
@@ -64,9 +65,9 @@ TEST(ClassifyRefusal, KnownServerWordings) {
 
 TEST(SpamDetector, RelayDenialFiresWithEvidence) {
   SpamDetector detector;
-  detector.on_exchange(context("10.0.0.66", 7),
-                       rcpt("victim@example.org",
-                            reply(554, "5.7.1", "<victim@example.org>: Relay access denied")));
+  detector.on_exchange(
+      context("10.0.0.66", 7),
+      rcpt("victim@example.org", reply(554, "5.7.1", "<victim@example.org>: Relay access denied")));
   auto events = detector.take_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].rule, rule_id::kRelayingDenied);
@@ -110,9 +111,9 @@ TEST(SpamDetector, MailServerBouncingAFewOfManyIsNotASuspect) {
   // 6 unknown users among 100 recipients: over the count, far under the share.
   for (int i = 0; i < 100; ++i) {
     bool dead = i % 16 == 0;
-    detector.on_exchange(c, rcpt("u" + std::to_string(i) + "@example.org",
-                                 dead ? reply(550, "5.1.1", "User unknown", i)
-                                      : reply(250, "2.1.5", "Ok", i)));
+    detector.on_exchange(
+        c, rcpt("u" + std::to_string(i) + "@example.org",
+                dead ? reply(550, "5.1.1", "User unknown", i) : reply(250, "2.1.5", "Ok", i)));
   }
   EXPECT_TRUE(detector.take_events().empty());
 }
@@ -145,7 +146,8 @@ TEST(SpamDetector, BlocklistCitationNamesTheClientsOwnAddress) {
 TEST(SpamDetector, BlocklistCitationOfAnotherAddressSaysNothingAboutOwnAddress) {
   SpamDetector detector;
   auto c = context("203.0.113.70", 9);
-  detector.on_greeting(c, reply(554, "", "Client host [203.0.113.7] blocked using zen.spamhaus.org"));
+  detector.on_greeting(c,
+                       reply(554, "", "Client host [203.0.113.7] blocked using zen.spamhaus.org"));
   auto events = detector.take_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].summary.find("own address"), std::string::npos);

@@ -1,8 +1,8 @@
+#include "flow/flow_table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "flow/flow_table.hpp"
 
 namespace spamtap {
 namespace {
@@ -25,8 +25,8 @@ class Recorder : public ConnectionObserver {
     directions.push_back(from_originator);
   }
   void on_connection_end(Connection& c) override {
-    ended.push_back({c.key, c.originator, c.responder, c.end, c.role_rule,
-                     c.handshake_completed(), connection_state(c), c.originator_local});
+    ended.push_back({c.key, c.originator, c.responder, c.end, c.role_rule, c.handshake_completed(),
+                     connection_state(c), c.originator_local});
   }
   std::vector<bool> directions;
   std::vector<Ended> ended;

@@ -1,11 +1,11 @@
 // End-to-end over hand-built frames: Ethernet/IPv4/TCP packets carrying SMTP, through
 // decode, flow, reassembly, the SMTP analyzer and detection, into a recording sink.
+#include "pipeline/pipeline.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "pipeline/pipeline.hpp"
 
 namespace spamtap {
 namespace {
@@ -42,8 +42,7 @@ struct MemorySink : RecordSink {
 // keeps each side's sequence number, so a test reads like the conversation itself.
 class Conversation {
  public:
-  Conversation(const char* client, uint16_t client_port, const char* server,
-               uint16_t server_port)
+  Conversation(const char* client, uint16_t client_port, const char* server, uint16_t server_port)
       : client_(*IpAddress::parse(client)),
         server_(*IpAddress::parse(server)),
         client_port_(client_port),
@@ -101,8 +100,18 @@ class Conversation {
     uint16_t total = static_cast<uint16_t>(40 + payload.size());
     const IpAddress& source = from_client ? client_ : server_;
     const IpAddress& destination = from_client ? server_ : client_;
-    uint8_t ip[20] = {0x45, 0, static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total),
-                      0, 1, 0x40, 0, 64, 6, 0, 0};
+    uint8_t ip[20] = {0x45,
+                      0,
+                      static_cast<uint8_t>(total >> 8),
+                      static_cast<uint8_t>(total),
+                      0,
+                      1,
+                      0x40,
+                      0,
+                      64,
+                      6,
+                      0,
+                      0};
     std::copy(source.bytes().begin() + 12, source.bytes().end(), ip + 12);
     std::copy(destination.bytes().begin() + 12, destination.bytes().end(), ip + 16);
     f.insert(f.end(), ip, ip + 20);
@@ -116,13 +125,26 @@ class Conversation {
     uint16_t dport = from_client ? server_port_ : client_port_;
     uint32_t seq = from_client ? client_seq_ : server_seq_;
     uint32_t ack = (flags & tcp_flag::kAck) ? (from_client ? server_seq_ : client_seq_) : 0;
-    uint8_t tcp[20] = {static_cast<uint8_t>(sport >> 8), static_cast<uint8_t>(sport),
-                       static_cast<uint8_t>(dport >> 8), static_cast<uint8_t>(dport),
-                       static_cast<uint8_t>(seq >> 24), static_cast<uint8_t>(seq >> 16),
-                       static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq),
-                       static_cast<uint8_t>(ack >> 24), static_cast<uint8_t>(ack >> 16),
-                       static_cast<uint8_t>(ack >> 8), static_cast<uint8_t>(ack),
-                       0x50, flags, 0xFF, 0xFF, 0, 0, 0, 0};
+    uint8_t tcp[20] = {static_cast<uint8_t>(sport >> 8),
+                       static_cast<uint8_t>(sport),
+                       static_cast<uint8_t>(dport >> 8),
+                       static_cast<uint8_t>(dport),
+                       static_cast<uint8_t>(seq >> 24),
+                       static_cast<uint8_t>(seq >> 16),
+                       static_cast<uint8_t>(seq >> 8),
+                       static_cast<uint8_t>(seq),
+                       static_cast<uint8_t>(ack >> 24),
+                       static_cast<uint8_t>(ack >> 16),
+                       static_cast<uint8_t>(ack >> 8),
+                       static_cast<uint8_t>(ack),
+                       0x50,
+                       flags,
+                       0xFF,
+                       0xFF,
+                       0,
+                       0,
+                       0,
+                       0};
     f.insert(f.end(), tcp, tcp + 20);
     f.insert(f.end(), payload.begin(), payload.end());
     frames_.push_back(std::move(f));
@@ -148,10 +170,12 @@ TEST(Pipeline, RelayProbeWithSplitRepliesAndPipelining) {
   c.server("250-mx.example.net\r\n250-PIPE");  // the reply is split mid-line
   c.server("LINING\r\n250 SIZE 10240000\r\n");
   // Pipelined envelope: one segment, three commands; the replies come in one segment.
-  c.client("MAIL FROM:<a@b.example>\r\nRCPT TO:<x@other.example>\r\n"
-           "RCPT TO:<y@other.example>\r\n");
-  c.server("250 2.1.0 Ok\r\n554 5.7.1 <x@other.example>: Relay access denied\r\n"
-           "250 2.1.5 Ok\r\n");
+  c.client(
+      "MAIL FROM:<a@b.example>\r\nRCPT TO:<x@other.example>\r\n"
+      "RCPT TO:<y@other.example>\r\n");
+  c.server(
+      "250 2.1.0 Ok\r\n554 5.7.1 <x@other.example>: Relay access denied\r\n"
+      "250 2.1.5 Ok\r\n");
   c.client("QUIT\r\n");
   c.server("221 2.0.0 Bye\r\n");
   c.close();
@@ -242,8 +266,9 @@ TEST(Pipeline, SmtpOnAnUnusualPortIsFoundByItsGreeting) {
   c.client("MAIL FROM:<a@b.example>\r\n");
   c.server("250 Ok\r\n");
   c.client("RCPT TO:<v@w.example>\r\n");
-  c.server("554 5.7.1 Service unavailable; Client host [10.1.0.69] blocked using "
-           "zen.spamhaus.org\r\n");
+  c.server(
+      "554 5.7.1 Service unavailable; Client host [10.1.0.69] blocked using "
+      "zen.spamhaus.org\r\n");
   c.client("QUIT\r\n");
   c.server("221 Bye\r\n");
   c.close();

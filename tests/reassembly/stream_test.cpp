@@ -1,8 +1,8 @@
+#include "reassembly/stream.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "reassembly/stream.hpp"
 
 namespace spamtap {
 namespace {
@@ -48,8 +48,8 @@ TEST(StreamReassembler, RetransmissionAndPartialOverlapDeliverNewBytesOnce) {
   StreamReassembler stream;
   stream.start(0);
   stream.segment(0, 1, bytes("abcd"), sink);
-  stream.segment(0, 1, bytes("abcd"), sink);    // full retransmission
-  stream.segment(0, 3, bytes("cdefg"), sink);   // overlaps "cd", adds "efg"
+  stream.segment(0, 1, bytes("abcd"), sink);   // full retransmission
+  stream.segment(0, 3, bytes("cdefg"), sink);  // overlaps "cd", adds "efg"
   EXPECT_EQ(sink.text, "abcdefg");
   EXPECT_EQ(stream.counters().retransmitted_bytes, 6u);
 }
@@ -84,7 +84,7 @@ TEST(StreamReassembler, AckPastHoleDeclaresItLost) {
   stream.segment(0, 6, bytes("fg"), sink);  // 3 bytes missing at offsets 2..4
   stream.acknowledged(0, 5, sink);          // ack below the held data: may still come
   EXPECT_EQ(sink.text, "ab");
-  stream.acknowledged(0, 8, sink);          // the peer got everything up to "g"
+  stream.acknowledged(0, 8, sink);  // the peer got everything up to "g"
   EXPECT_EQ(sink.text, "ab[gap 3]fg");
 }
 

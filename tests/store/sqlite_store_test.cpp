@@ -1,3 +1,5 @@
+#include "store/sqlite_store.hpp"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -7,7 +9,6 @@
 
 #include "analysis/suspects.hpp"
 #include "core/text.hpp"
-#include "store/sqlite_store.hpp"
 
 namespace spamtap {
 namespace {
@@ -101,7 +102,9 @@ TEST(Text, EscapesControlAndRepairsUtf8) {
   EXPECT_EQ(escape_control("a\r\nb"), "a\\x0d\\x0ab");
   EXPECT_EQ(to_valid_utf8("ok\xff"), "ok\xEF\xBF\xBD");
   EXPECT_EQ(to_valid_utf8("caf\xC3\xA9"), "caf\xC3\xA9");
-  EXPECT_EQ(escape_control("\xC2\x9B" "31m"), "\\x9b31m");
+  EXPECT_EQ(escape_control("\xC2\x9B"
+                           "31m"),
+            "\\x9b31m");
   EXPECT_EQ(std::string(truncate_utf8("caf\xC3\xA9", 4)), "caf");
 }
 
