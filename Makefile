@@ -9,7 +9,8 @@ DEMO_DIR    ?= demo
 
 PACKAGES = cmake ninja-build g++ clang libclang-rt-14-dev pkg-config python3 \
   libpcap-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev \
-  libtomlplusplus-dev libgtest-dev zlib1g-dev libzstd-dev tshark tcpdump sqlite3
+  libtomlplusplus-dev libgtest-dev zlib1g-dev libzstd-dev tshark tcpdump sqlite3 \
+  rsyslog
 
 .PHONY: all deps build asan fuzz demo check test clean
 
