@@ -57,7 +57,9 @@ Table scored_suspects_report(sqlite3* db, const ReportFilter& filter, const Scor
   const char* sql =
       "SELECT host, rule, time_ns, severity, summary, evidence FROM events "
       "WHERE (?1 IS NULL OR time_ns >= ?1) AND (?2 IS NULL OR time_ns < ?2) "
-      "AND (?3 = '' OR host = ?3) ORDER BY time_ns";
+      "AND (?3 = '' OR host = ?3) "
+      "AND (?4 = '' OR host IN (SELECT host FROM asset_members WHERE list = ?4)) "
+      "ORDER BY time_ns";
   if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) return table;
   if (filter.since) {
     sqlite3_bind_int64(statement, 1, *filter.since);
@@ -70,6 +72,7 @@ Table scored_suspects_report(sqlite3* db, const ReportFilter& filter, const Scor
     sqlite3_bind_null(statement, 2);
   }
   sqlite3_bind_text(statement, 3, filter.host.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, 4, filter.asset.c_str(), -1, SQLITE_TRANSIENT);
 
   std::map<std::string, HostTerms> hosts;
   Timestamp reference = INT64_MIN;

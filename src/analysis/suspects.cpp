@@ -41,10 +41,12 @@ void bind_filter(sqlite3_stmt* statement, const ReportFilter& filter) {
     sqlite3_bind_null(statement, 2);
   }
   sqlite3_bind_text(statement, 3, filter.host.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(statement, 4, filter.asset.c_str(), -1, SQLITE_TRANSIENT);
 }
 
 constexpr const char* kEventFilter =
-    "(?1 IS NULL OR time_ns >= ?1) AND (?2 IS NULL OR time_ns < ?2) AND (?3 = '' OR host = ?3)";
+    "(?1 IS NULL OR time_ns >= ?1) AND (?2 IS NULL OR time_ns < ?2) AND (?3 = '' OR host = ?3) "
+    "AND (?4 = '' OR host IN (SELECT host FROM asset_members WHERE list = ?4))";
 
 }  // namespace
 
@@ -131,7 +133,10 @@ Table anomalies_report(sqlite3* db, const ReportFilter& filter) {
       db,
       "SELECT name, COUNT(*), COUNT(DISTINCT connection_id), MIN(time_ns), MAX(time_ns), "
       "MIN(detail) FROM anomalies WHERE (?1 IS NULL OR time_ns >= ?1) AND "
-      "(?2 IS NULL OR time_ns < ?2) AND (?3 = '' OR ?3 = ?3) GROUP BY name "
+      "(?2 IS NULL OR time_ns < ?2) AND (?3 = '' OR connection_id IN (SELECT id FROM "
+      "connections WHERE orig_addr = ?3 OR resp_addr = ?3)) AND (?4 = '' OR connection_id IN "
+      "(SELECT c.id FROM connections c JOIN asset_members a ON a.list = ?4 AND "
+      "(a.host = c.orig_addr OR a.host = c.resp_addr))) GROUP BY name "
       "ORDER BY COUNT(*) DESC, name");
   if (!statement.ok()) return table;
   bind_filter(statement.get(), filter);

@@ -16,7 +16,8 @@ namespace spamtap {
 struct ReportFilter {
   std::optional<Timestamp> since;
   std::optional<Timestamp> until;
-  std::string host;  // empty: all hosts
+  std::string host;   // empty: all hosts
+  std::string asset;  // empty: all hosts; else members of this asset list
 };
 
 // Opens a store for reading; nullptr with `error` when it cannot be read.

@@ -8,7 +8,10 @@
 #include <memory>
 #include <set>
 
+#include "alert/syslog.hpp"
+#include "assets/asset_lists.hpp"
 #include "cli/commands.hpp"
+#include "config/config.hpp"
 #include "core/text.hpp"
 #include "intel/blocklist_set.hpp"
 #include "pipeline/pipeline.hpp"
@@ -27,6 +30,8 @@ struct AnalyzeArguments {
   bool quiet = false;
   size_t max_connections = 1 << 20;
   std::vector<std::string> blocklists;
+  std::vector<std::string> syslog;
+  std::string config;
   std::vector<std::string> captures;
 };
 
@@ -40,10 +45,11 @@ std::string human_count(double value) {
 // Reads every --blocklist into one set, telling the operator what each list gave and
 // which lines were skipped (warnings show even with --quiet). Returns an exit code; kOk
 // with `*set` filled on success.
-int load_blocklists(const std::vector<std::string>& options, bool quiet,
+int load_blocklists(const std::vector<std::string>& options,
+                    std::vector<intel::BlocklistSource> sources, bool quiet,
                     std::shared_ptr<const intel::BlocklistSet>* set) {
-  std::vector<intel::BlocklistSource> sources;
   std::set<std::string> names;
+  for (const auto& source : sources) names.insert(source.name);
   for (const auto& option : options) {
     std::string error;
     auto source = intel::parse_blocklist_option(option, &error);
@@ -96,7 +102,20 @@ int load_blocklists(const std::vector<std::string>& options, bool quiet,
 }
 
 int run_analyze(const AnalyzeArguments& arguments) {
+  Config config;
+  if (!arguments.config.empty()) {
+    std::string error;
+    auto loaded = load_config(arguments.config, &error);
+    if (!loaded) {
+      fmt::print(stderr, "spamtap analyze: {}\n", escape_control(error));
+      return exit_code::kUsage;
+    }
+    config = std::move(*loaded);
+  }
+
   AnalysisOptions options;
+  if (config.home) options.home = *config.home;
+  options.detection = config.detection;
   if (!arguments.home_net.empty()) {
     std::string bad;
     auto home = HomeNetworks::parse_list(arguments.home_net, &bad);
@@ -109,9 +128,22 @@ int run_analyze(const AnalyzeArguments& arguments) {
   }
   options.bpf_filter = arguments.filter;
   options.flow.max_connections = arguments.max_connections;
-  if (!arguments.blocklists.empty()) {
-    int loaded = load_blocklists(arguments.blocklists, arguments.quiet, &options.blocklists);
+  if (!arguments.blocklists.empty() || !config.blocklists.empty()) {
+    int loaded = load_blocklists(arguments.blocklists, config.blocklists, arguments.quiet,
+                                 &options.blocklists);
     if (loaded != exit_code::kOk) return loaded;
+  }
+
+  std::vector<std::string> syslog_targets = config.syslog_targets;
+  syslog_targets.insert(syslog_targets.end(), arguments.syslog.begin(), arguments.syslog.end());
+  std::unique_ptr<alert::AlertSink> alerts;
+  if (!syslog_targets.empty()) {
+    std::string error;
+    alerts = alert::AlertSink::create(syslog_targets, alert::AlertOptions{}, &error);
+    if (!alerts) {
+      fmt::print(stderr, "spamtap analyze: --syslog: {}\n", escape_control(error));
+      return exit_code::kUsage;
+    }
   }
 
   std::string error;
@@ -130,6 +162,10 @@ int run_analyze(const AnalyzeArguments& arguments) {
     }
     sinks.push_back(json.get());
   }
+  // The asset tracker writes memberships to the stores; the alerts see every event.
+  AssetTracker assets(config.assets, options.home, sinks);
+  sinks.push_back(&assets);
+  if (alerts) sinks.push_back(alerts.get());
 
   Pipeline pipeline(options, sinks);
   bool show_progress = !arguments.quiet && isatty(STDERR_FILENO);
@@ -165,6 +201,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
     }
   }
   pipeline.finish();
+  if (alerts) alerts->close();
   store->flush();
   if (json) json->flush();
 
@@ -189,6 +226,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
                  count("blocklist_connections_listed"), count("blocklist_connections_checked"),
                  count("blocklist_events"));
     }
+    if (alerts) fmt::print(stderr, "spamtap analyze: {}\n", alerts->summary());
     if (count("connections_evicted") > 0) {
       fmt::print(stderr, "spamtap analyze: {} connections evicted by --max-connections\n",
                  count("connections_evicted"));
@@ -235,6 +273,13 @@ void register_analyze_command(CLI::App& app, int* result) {
                    "[,private=keep|skip]")
       ->type_name("NAME=PATH")
       ->allow_extra_args(false);
+  command->add_option("--syslog", arguments->syslog,
+                      "Send every event as syslog, repeatable: udp://HOST:PORT or "
+                      "tcp://HOST:PORT[?format=5424|3164&cef=1&facility=local0]")
+      ->type_name("URL")
+      ->allow_extra_args(false);
+  command->add_option("--config", arguments->config,
+                      "Configuration file (TOML; see config/spamtap.toml.example)");
   command->add_flag("-q,--quiet", arguments->quiet, "No progress line and no summary");
   command->add_option("captures", arguments->captures, "pcap or pcapng files, read in order")
       ->required()

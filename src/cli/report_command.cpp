@@ -7,7 +7,9 @@
 #include <iostream>
 
 #include "analysis/blocklist_report.hpp"
+#include "analysis/score.hpp"
 #include "analysis/suspects.hpp"
+#include "config/config.hpp"
 #include "cli/commands.hpp"
 #include "core/text.hpp"
 
@@ -21,6 +23,7 @@ struct ReportArguments {
   std::string since;
   std::string until;
   std::string host;
+  std::string asset;
 };
 
 using ReportFunction = std::function<Table(sqlite3*, const ReportFilter&)>;
@@ -33,6 +36,7 @@ int run_report(const ReportArguments& arguments, ReportFunction report) {
   }
   ReportFilter filter;
   filter.host = arguments.host;
+  filter.asset = arguments.asset;
   Timestamp time = 0;
   if (!arguments.since.empty()) {
     if (!parse_time(arguments.since, &time)) {
@@ -73,8 +77,38 @@ CLI::App* add_report(CLI::App* parent, const char* name, const char* description
                       "Only from this time (2026-12-04, 2026-12-04T10:00Z, epoch seconds)");
   command->add_option("--until", arguments->until, "Only before this time");
   command->add_option("--host", arguments->host, "Only this host");
+  command->add_option("--asset", arguments->asset,
+                      "Only hosts of this asset list (see 'spamtap assets list')");
   command->callback([arguments, result, report] { *result = run_report(*arguments, report); });
   return command;
+}
+
+struct SuspectsArguments {
+  std::string config;
+  bool all = false;
+};
+
+void add_suspects_report(CLI::App* parent, int* result) {
+  auto arguments = std::make_shared<SuspectsArguments>();
+  auto settings = std::make_shared<ScoreSettings>();
+  auto report = [arguments, settings](sqlite3* db, const ReportFilter& filter) {
+    return scored_suspects_report(db, filter, *settings, arguments->all);
+  };
+  CLI::App* command = add_report(parent, "suspects",
+                                 "Hosts whose spam score reaches the threshold, highest first, "
+                                 "with the rules and behaviour behind each score",
+                                 report, result);
+  command->add_option("--config", arguments->config, "Configuration file (score settings)");
+  command->add_flag("--all", arguments->all, "Also hosts with events below the threshold");
+  // Load the configuration before the report runs; a bad file is a usage error.
+  command->preparse_callback([](size_t) {});
+  command->parse_complete_callback([arguments, settings] {
+    if (arguments->config.empty()) return;
+    std::string error;
+    auto config = load_config(arguments->config, &error);
+    if (!config) throw CLI::ValidationError("--config", error);
+    *settings = config->score;
+  });
 }
 
 struct BlocklistArguments {
@@ -109,9 +143,7 @@ void add_blocklist_report(CLI::App* parent, int* result) {
 void register_report_command(CLI::App& app, int* result) {
   CLI::App* report = app.add_subcommand("report", "Reports over a store");
   report->require_subcommand(1);
-  add_report(report, "suspects",
-             "Hosts with spam-source events: first/last seen, rules fired, evidence",
-             suspects_report, result);
+  add_suspects_report(report, result);
   add_report(report, "anomalies", "Protocol oddities seen, by name, with counts",
              anomalies_report, result);
   add_blocklist_report(report, result);
