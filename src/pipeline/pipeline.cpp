@@ -142,12 +142,21 @@ void Pipeline::on_packet(Connection& connection, const Packet& packet, bool from
   StreamSink& other_sink = from_originator ? static_cast<StreamSink&>(analysis->server_sink)
                                            : static_cast<StreamSink&>(analysis->client_sink);
 
+  size_t held_before = own.buffered_bytes() + other.buffered_bytes();
   if (packet.tcp_flags & tcp_flag::kSyn) own.start(packet.sequence);
   if (!packet.payload.empty() && !(packet.tcp_flags & tcp_flag::kRst)) {
     own.segment(packet.time, packet.sequence, packet.payload, own_sink);
   }
   if (packet.tcp_flags & tcp_flag::kAck) {
     other.acknowledged(packet.time, packet.acknowledgment, other_sink);
+  }
+  reassembly_held_ += own.buffered_bytes() + other.buffered_bytes();
+  reassembly_held_ -= held_before;
+  if (reassembly_held_ > options_.max_reassembly_bytes && own.buffered_bytes() > 0) {
+    // All streams together hold too much: this one gives up on its holes now.
+    reassembly_held_ -= own.buffered_bytes();
+    own.flush(packet.time, own_sink);
+    counters_["reassembly_global_cap_flushes"]++;
   }
   collect(connection, *analysis);
 }
@@ -219,6 +228,8 @@ void Pipeline::emit_event(const Event& event) {
 
 void Pipeline::on_connection_end(Connection& connection) {
   if (auto* analysis = static_cast<SmtpAnalysis*>(connection.extension.get())) {
+    reassembly_held_ -=
+        analysis->client_stream.buffered_bytes() + analysis->server_stream.buffered_bytes();
     analysis->client_stream.flush(connection.last_time, analysis->client_sink);
     analysis->server_stream.flush(connection.last_time, analysis->server_sink);
     analysis->session.end(connection.last_time);

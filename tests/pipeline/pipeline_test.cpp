@@ -301,3 +301,29 @@ TEST(Pipeline, OrdinaryWebTrafficIsNotAnalyzedAsSmtp) {
 
 }  // namespace
 }  // namespace spamtap
+
+namespace spamtap {
+namespace {
+
+TEST(Pipeline, GlobalReassemblyCapGivesUpOnHoles) {
+  MemorySink sink;
+  AnalysisOptions options;
+  options.max_reassembly_bytes = 16;  // less than the segment held out of order below
+  Pipeline pipeline(options, {&sink});
+  Conversation c("10.1.0.71", 40005, "198.51.100.29", 25);
+  c.handshake();
+  c.server("220 mx ESMTP\r\n");
+  c.client("EHLO host.example.org\r\n");
+  c.server("250 mx\r\n");
+  // The MAIL line arrives after the RCPT line; the RCPT line (24 bytes) is held, which
+  // is over the cap, so the stream declares the MAIL line's bytes missing at once.
+  c.client_swapped("MAIL FROM:<a@b.example>\r\n", "RCPT TO:<c@d.example>\r\n");
+  c.close();
+  c.run(pipeline);
+  pipeline.finish();
+  EXPECT_EQ(pipeline.counters().at("reassembly_global_cap_flushes"), 1u);
+  EXPECT_EQ(pipeline.counters().at("reassembly_gap_bytes"), 25u);  // the MAIL line
+}
+
+}  // namespace
+}  // namespace spamtap
