@@ -54,25 +54,12 @@ Table scored_suspects_report(sqlite3* db, const ReportFilter& filter, const Scor
                    "events", "rules", "why",     "summary",    "evidence"};
 
   sqlite3_stmt* statement = nullptr;
-  const char* sql =
-      "SELECT host, rule, time_ns, severity, summary, evidence FROM events "
-      "WHERE (?1 IS NULL OR time_ns >= ?1) AND (?2 IS NULL OR time_ns < ?2) "
-      "AND (?3 = '' OR host = ?3) "
-      "AND (?4 = '' OR host IN (SELECT host FROM asset_members WHERE list = ?4)) "
-      "ORDER BY time_ns";
-  if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) return table;
-  if (filter.since) {
-    sqlite3_bind_int64(statement, 1, *filter.since);
-  } else {
-    sqlite3_bind_null(statement, 1);
-  }
-  if (filter.until) {
-    sqlite3_bind_int64(statement, 2, *filter.until);
-  } else {
-    sqlite3_bind_null(statement, 2);
-  }
-  sqlite3_bind_text(statement, 3, filter.host.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(statement, 4, filter.asset.c_str(), -1, SQLITE_TRANSIENT);
+  std::string sql = std::string(
+                        "SELECT host, rule, time_ns, severity, summary, evidence FROM events "
+                        "WHERE ") +
+                    kEventFilterSql + " ORDER BY time_ns";
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) return table;
+  bind_event_filter(statement, filter);
 
   std::map<std::string, HostTerms> hosts;
   Timestamp reference = INT64_MIN;

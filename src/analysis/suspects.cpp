@@ -28,8 +28,9 @@ std::string column_text(sqlite3_stmt* statement, int index) {
   return text ? reinterpret_cast<const char*>(text) : "";
 }
 
-// Binds ?1 since, ?2 until, ?3 host, as every filtered query here uses them.
-void bind_filter(sqlite3_stmt* statement, const ReportFilter& filter) {
+}  // namespace
+
+void bind_event_filter(sqlite3_stmt* statement, const ReportFilter& filter) {
   if (filter.since) {
     sqlite3_bind_int64(statement, 1, *filter.since);
   } else {
@@ -44,11 +45,9 @@ void bind_filter(sqlite3_stmt* statement, const ReportFilter& filter) {
   sqlite3_bind_text(statement, 4, filter.asset.c_str(), -1, SQLITE_TRANSIENT);
 }
 
-constexpr const char* kEventFilter =
+const char* const kEventFilterSql =
     "(?1 IS NULL OR time_ns >= ?1) AND (?2 IS NULL OR time_ns < ?2) AND (?3 = '' OR host = ?3) "
     "AND (?4 = '' OR host IN (SELECT host FROM asset_members WHERE list = ?4))";
-
-}  // namespace
 
 sqlite3* open_store_for_reading(const std::string& path, std::string* error) {
   sqlite3* db = nullptr;
@@ -77,19 +76,19 @@ Table suspects_report(sqlite3* db, const ReportFilter& filter) {
   std::string hosts_sql = fmt::format(
       "SELECT host, MIN(time_ns), MAX(time_ns), COUNT(*), COUNT(DISTINCT peer) FROM events "
       "WHERE {} GROUP BY host ORDER BY COUNT(*) DESC, host",
-      kEventFilter);
+      kEventFilterSql);
   Statement hosts(db, hosts_sql.c_str());
   std::string rules_sql = fmt::format(
-      "SELECT rule, COUNT(*) FROM events WHERE {} GROUP BY rule ORDER BY rule", kEventFilter);
+      "SELECT rule, COUNT(*) FROM events WHERE {} GROUP BY rule ORDER BY rule", kEventFilterSql);
   Statement rules(db, rules_sql.c_str());
   std::string sample_sql = fmt::format(
       "SELECT summary, evidence FROM events WHERE {} ORDER BY CASE severity "
       "WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, time_ns LIMIT 1",
-      kEventFilter);
+      kEventFilterSql);
   Statement sample(db, sample_sql.c_str());
   if (!hosts.ok() || !rules.ok() || !sample.ok()) return table;
 
-  bind_filter(hosts.get(), filter);
+  bind_event_filter(hosts.get(), filter);
   while (sqlite3_step(hosts.get()) == SQLITE_ROW) {
     std::string host = column_text(hosts.get(), 0);
     ReportFilter per_host = filter;
@@ -97,7 +96,7 @@ Table suspects_report(sqlite3* db, const ReportFilter& filter) {
 
     std::string rule_counts;
     std::string rule_names;
-    bind_filter(rules.get(), per_host);
+    bind_event_filter(rules.get(), per_host);
     while (sqlite3_step(rules.get()) == SQLITE_ROW) {
       int rule = sqlite3_column_int(rules.get(), 0);
       int64_t count = sqlite3_column_int64(rules.get(), 1);
@@ -110,7 +109,7 @@ Table suspects_report(sqlite3* db, const ReportFilter& filter) {
 
     std::string summary;
     std::string evidence;
-    bind_filter(sample.get(), per_host);
+    bind_event_filter(sample.get(), per_host);
     if (sqlite3_step(sample.get()) == SQLITE_ROW) {
       summary = column_text(sample.get(), 0);
       evidence = column_text(sample.get(), 1);
@@ -139,7 +138,7 @@ Table anomalies_report(sqlite3* db, const ReportFilter& filter) {
       "(a.host = c.orig_addr OR a.host = c.resp_addr))) GROUP BY name "
       "ORDER BY COUNT(*) DESC, name");
   if (!statement.ok()) return table;
-  bind_filter(statement.get(), filter);
+  bind_event_filter(statement.get(), filter);
   while (sqlite3_step(statement.get()) == SQLITE_ROW) {
     table.rows.push_back({column_text(statement.get(), 0), sqlite3_column_int64(statement.get(), 1),
                           sqlite3_column_int64(statement.get(), 2),

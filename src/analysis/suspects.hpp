@@ -10,6 +10,7 @@
 #include "core/time.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace spamtap {
 
@@ -19,6 +20,11 @@ struct ReportFilter {
   std::string host;   // empty: all hosts
   std::string asset;  // empty: all hosts; else members of this asset list
 };
+
+// The WHERE clause every event report shares, over ?1 since, ?2 until, ?3 host and
+// ?4 asset list, and the function that binds those four from a filter.
+extern const char* const kEventFilterSql;
+void bind_event_filter(sqlite3_stmt* statement, const ReportFilter& filter);
 
 // Opens a store for reading; nullptr with `error` when it cannot be read.
 sqlite3* open_store_for_reading(const std::string& path, std::string* error);
