@@ -1,16 +1,15 @@
 #include "analysis/blocklist_report.hpp"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "core/time.hpp"
 #include "detect/blocklist_detector.hpp"
@@ -24,7 +23,8 @@ constexpr const char* kHitsSql =
     "SELECT e.time_ns, COALESCE(c.end_ns, e.time_ns), e.host, e.peer, e.peer_port, "
     "e.connection_id, e.evidence FROM events e LEFT JOIN connections c ON c.id = "
     "e.connection_id WHERE e.rule = ?4 AND (?1 IS NULL OR e.time_ns >= ?1) AND "
-    "(?2 IS NULL OR e.time_ns < ?2) AND (?3 = '' OR e.host = ?3) ORDER BY e.id";
+    "(?2 IS NULL OR e.time_ns < ?2) AND (?3 = '' OR e.host = ?3) AND (?5 = '' OR e.host IN "
+    "(SELECT host FROM asset_members WHERE list = ?5)) ORDER BY e.id";
 
 // A cell listing many ports stays readable: the first few, then how many more.
 constexpr size_t kMaxPortsShown = 12;
@@ -124,6 +124,7 @@ std::vector<Hit> read_hits(sqlite3* db, const BlocklistReportOptions& options) {
   if (filter.until) sqlite3_bind_int64(statement, 2, *filter.until);
   sqlite3_bind_text(statement, 3, filter.host.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(statement, 4, rule_id::kPeerOnBlocklist);
+  sqlite3_bind_text(statement, 5, filter.asset.c_str(), -1, SQLITE_TRANSIENT);
 
   while (sqlite3_step(statement) == SQLITE_ROW) {
     auto evidence = nlohmann::json::parse(column_text(statement, 6), nullptr, false);
@@ -155,7 +156,9 @@ std::vector<std::pair<Key, Group>> group_hits(const std::vector<Hit>& hits,
   return {groups.begin(), groups.end()};
 }
 
-std::string seen(Timestamp time) { return format_iso8601(time, 3); }
+std::string seen(Timestamp time) {
+  return format_iso8601(time, 3);
+}
 
 Table by_pair(const std::vector<Hit>& hits) {
   using Key = std::tuple<std::string, std::string, std::string>;
@@ -174,9 +177,9 @@ Table by_pair(const std::vector<Hit>& hits) {
   });
 
   Table table;
-  table.columns = {"list",     "category", "host",        "remote",     "entry",
-                   "label",    "outbound", "inbound",     "connections", "remote_ports",
-                   "first_seen", "last_seen"};
+  table.columns = {"list",        "category",     "host",       "remote",
+                   "entry",       "label",        "outbound",   "inbound",
+                   "connections", "remote_ports", "first_seen", "last_seen"};
   for (const auto& [key, group] : groups) {
     const auto& [list, host, remote] = key;
     table.rows.push_back({list, join(group.categories), host, remote, join(group.entries),
@@ -194,13 +197,12 @@ Table by_list(const std::vector<Hit>& hits) {
   });
 
   Table table;
-  table.columns = {"list",    "category",    "hosts",      "remotes",  "entries",
-                   "outbound", "inbound", "connections", "first_seen", "last_seen"};
+  table.columns = {"list",     "category", "hosts",       "remotes",    "entries",
+                   "outbound", "inbound",  "connections", "first_seen", "last_seen"};
   for (const auto& [list, group] : groups) {
-    table.rows.push_back({list, join(group.categories), group.hosts.size(),
-                          group.remotes.size(), group.entries.size(), group.outbound.size(),
-                          group.inbound.size(), group.connections.size(), seen(group.first),
-                          seen(group.last)});
+    table.rows.push_back({list, join(group.categories), group.hosts.size(), group.remotes.size(),
+                          group.entries.size(), group.outbound.size(), group.inbound.size(),
+                          group.connections.size(), seen(group.first), seen(group.last)});
   }
   return table;
 }
@@ -218,12 +220,12 @@ Table by_host(const std::vector<Hit>& hits) {
   });
 
   Table table;
-  table.columns = {"host",     "lists",   "categories",  "remotes",    "outbound",
+  table.columns = {"host",    "lists",       "categories", "remotes",  "outbound",
                    "inbound", "connections", "first_seen", "last_seen"};
   for (const auto& [host, group] : groups) {
-    table.rows.push_back({host, join(group.lists), join(group.categories),
-                          group.remotes.size(), group.outbound.size(), group.inbound.size(),
-                          group.connections.size(), seen(group.first), seen(group.last)});
+    table.rows.push_back({host, join(group.lists), join(group.categories), group.remotes.size(),
+                          group.outbound.size(), group.inbound.size(), group.connections.size(),
+                          seen(group.first), seen(group.last)});
   }
   return table;
 }
@@ -238,7 +240,7 @@ Table by_remote(const std::vector<Hit>& hits) {
   });
 
   Table table;
-  table.columns = {"remote",  "lists",    "entries",     "labels",     "hosts",
+  table.columns = {"remote",   "lists",   "entries",     "labels",     "hosts",
                    "outbound", "inbound", "connections", "first_seen", "last_seen"};
   for (const auto& [remote, group] : groups) {
     table.rows.push_back({remote, join(group.lists), join(group.entries), join(group.labels),

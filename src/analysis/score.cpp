@@ -7,6 +7,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "detect/blocklist_detector.hpp"
 #include "detect/catalog.hpp"
 
 namespace spamtap {
@@ -15,6 +16,7 @@ namespace {
 
 struct HostTerms {
   std::map<int, std::vector<Timestamp>> events;  // rule -> event times
+  std::vector<double> list_weights;  // per blocklist hit, in the order of its events
   Timestamp first = INT64_MAX;
   Timestamp last = INT64_MIN;
   int64_t count = 0;
@@ -68,6 +70,15 @@ Table scored_suspects_report(sqlite3* db, const ReportFilter& filter, const Scor
     int rule = sqlite3_column_int(statement, 1);
     Timestamp time = sqlite3_column_int64(statement, 2);
     terms.events[rule].push_back(time);
+    if (rule == rule_id::kPeerOnBlocklist) {
+      // A blocklist hit counts with its list's weight, kept in the evidence.
+      auto evidence = nlohmann::json::parse(text_column(statement, 5), nullptr, false);
+      double list_weight = 1.0;
+      if (evidence.is_object() && evidence.contains("weight") && evidence["weight"].is_number()) {
+        list_weight = evidence["weight"].get<double>();
+      }
+      terms.list_weights.push_back(list_weight);
+    }
     terms.first = std::min(terms.first, time);
     terms.last = std::max(terms.last, time);
     terms.count++;
@@ -92,10 +103,14 @@ Table scored_suspects_report(sqlite3* db, const ReportFilter& filter, const Scor
     std::string rules;
     for (const auto& [rule, times] : terms.events) {
       double decayed = 0;
-      for (Timestamp time : times) {
-        double age = static_cast<double>(reference - time) /
+      for (size_t i = 0; i < times.size(); ++i) {
+        double age = static_cast<double>(reference - times[i]) /
                      static_cast<double>(std::max<Timestamp>(settings.half_life, 1));
-        decayed += std::pow(0.5, age);
+        double scale = 1.0;
+        if (rule == rule_id::kPeerOnBlocklist && i < terms.list_weights.size()) {
+          scale = terms.list_weights[i];
+        }
+        decayed += scale * std::pow(0.5, age);
       }
       auto weight_it = settings.weights.find(rule);
       double weight = weight_it == settings.weights.end() ? 1.0 : weight_it->second;

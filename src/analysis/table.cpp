@@ -23,7 +23,9 @@ size_t width(const std::string& text) {
 
 std::string csv_cell(const std::string& text) {
   // Formula-looking cells are prefixed so spreadsheets do not evaluate them.
-  std::string value = to_valid_utf8(text);
+  // Control bytes from the wire are shown as \xNN here too: a CSV is often read on a
+  // terminal, and no spreadsheet needs a raw escape sequence.
+  std::string value = escape_control(text);
   if (!value.empty() &&
       (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@')) {
     bool numeric = value.find_first_not_of("+-0123456789.eE") == std::string::npos;

@@ -24,6 +24,7 @@ constexpr int kLoop = 108;      // OpenBSD loopback, network-order family
 constexpr int kLinuxSll = 113;
 constexpr int kIpv4 = 228;
 constexpr int kIpv6 = 229;
+constexpr int kNflog = 239;     // Linux netfilter log: a header and TLVs, one holds the packet
 constexpr int kLinuxSll2 = 276;
 }  // namespace link_type
 

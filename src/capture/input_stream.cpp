@@ -82,7 +82,7 @@ bool InputStream::open_gzip(const std::string& path, std::string* error) {
   }
   gzbuffer(file, 128 * 1024);
   gzip_ = file;
-  return make_cookie_stream(error);
+  return make_cookie_stream(path, error);
 }
 
 bool InputStream::open_zstd(const std::string& path, std::string* error) {
@@ -97,7 +97,7 @@ bool InputStream::open_zstd(const std::string& path, std::string* error) {
   ZSTD_initDStream(stream);
   zstd_input_capacity_ = ZSTD_DStreamInSize();
   zstd_input_ = std::make_unique<uint8_t[]>(zstd_input_capacity_);
-  return make_cookie_stream(error);
+  return make_cookie_stream(path, error);
 #else
   *error = path + ": zstd-compressed capture, but spamtap was built without zstd; "
                   "decompress it with `zstd -d` first";
@@ -105,9 +105,9 @@ bool InputStream::open_zstd(const std::string& path, std::string* error) {
 #endif
 }
 
-bool InputStream::make_cookie_stream(std::string* error) {
+bool InputStream::make_cookie_stream(const std::string& path, std::string* error) {
   if (!peek_magic()) {
-    *error = "cannot decompress: " + decompression_error_;
+    *error = path + ": cannot decompress the start of the file: " + decompression_error_;
     return false;
   }
   cookie_io_functions_t functions{};
@@ -116,7 +116,7 @@ bool InputStream::make_cookie_stream(std::string* error) {
   functions.close = &InputStream::cookie_close;
   stream_ = fopencookie(this, "rb", functions);
   if (stream_ == nullptr) {
-    *error = std::string("cannot create decompressing stream: ") + std::strerror(errno);
+    *error = system_error(path, "cannot create decompressing stream");
     return false;
   }
   return true;

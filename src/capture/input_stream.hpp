@@ -45,7 +45,7 @@ class InputStream {
   InputStream() = default;
   bool open_gzip(const std::string& path, std::string* error);
   bool open_zstd(const std::string& path, std::string* error);
-  bool make_cookie_stream(std::string* error);
+  bool make_cookie_stream(const std::string& path, std::string* error);
   bool peek_magic();
 
   // Reads up to `size` decompressed bytes; returns -1 on a decompression error.

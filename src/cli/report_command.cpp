@@ -10,6 +10,7 @@
 #include "analysis/score.hpp"
 #include "analysis/suspects.hpp"
 #include "config/config.hpp"
+#include "cli/analysis_reports.hpp"
 #include "cli/commands.hpp"
 #include "core/text.hpp"
 
@@ -147,6 +148,7 @@ void register_report_command(CLI::App& app, int* result) {
   add_report(report, "anomalies", "Protocol oddities seen, by name, with counts",
              anomalies_report, result);
   add_blocklist_report(report, result);
+  register_analysis_reports(report, result);
 }
 
 }  // namespace spamtap::cli

@@ -20,6 +20,12 @@ namespace spamtap::decode_detail {
   X(kLinuxSllTruncated, "linux_sll_truncated") \
   X(kLinuxSll2Truncated, "linux_sll2_truncated") \
   X(kLoopbackTruncated, "loopback_truncated")  \
+  X(kNflogTruncated, "nflog_truncated")        \
+  X(kNflogBadTlv, "nflog_bad_tlv")             \
+  X(kTunnelTooDeep, "tunnel_too_deep")         \
+  X(kGreTruncated, "gre_truncated")            \
+  X(kGreUnsupportedHeader, "gre_unsupported_header") \
+  X(kErspanTruncated, "erspan_truncated")      \
   X(kIpBadVersion, "ip_bad_version")           \
   X(kIpv4TruncatedHeader, "ipv4_truncated_header") \
   X(kIpv4BadHeaderLength, "ipv4_bad_header_length") \
@@ -38,6 +44,8 @@ namespace spamtap::decode_detail {
   X(kFragmentTableFull, "fragment_table_full") \
   X(kFragmentTimeout, "fragment_timeout")      \
   X(kTcpTruncatedHeader, "tcp_truncated_header") \
+  X(kTcpHeaderCutBySnapLength, "tcp_header_cut_by_snap_length") \
+  X(kTcpOptionsCutBySnapLength, "tcp_options_cut_by_snap_length") \
   X(kTcpBadDataOffset, "tcp_bad_data_offset")  \
   X(kUdpTruncatedHeader, "udp_truncated_header") \
   X(kUdpBadLength, "udp_bad_length")           \

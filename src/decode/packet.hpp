@@ -13,8 +13,11 @@ namespace spamtap {
 
 namespace ip_protocol {
 constexpr uint8_t kIcmp = 1;
+constexpr uint8_t kIpInIp = 4;
 constexpr uint8_t kTcp = 6;
 constexpr uint8_t kUdp = 17;
+constexpr uint8_t kIpv6InIp = 41;
+constexpr uint8_t kGre = 47;
 constexpr uint8_t kIcmpV6 = 58;
 }  // namespace ip_protocol
 
@@ -26,10 +29,15 @@ constexpr uint8_t kPsh = 0x08;
 constexpr uint8_t kAck = 0x10;
 }  // namespace tcp_flag
 
+// A tunnelled packet (IP in IP, IPv6 in IPv4, GRE, ERSPAN) is described by its
+// innermost IP datagram: addresses, protocol, ports and `ip_length` are the inner
+// ones, as a host at either end of the tunnel sees them. `wire_length` and
+// `captured_length` stay those of the whole outer frame.
 struct Packet {
   Timestamp time = 0;
   uint32_t wire_length = 0;      // frame length on the wire
   uint32_t captured_length = 0;  // frame bytes captured
+  uint8_t tunnel_depth = 0;      // encapsulations removed to reach the inner IP datagram
 
   IpAddress source;
   IpAddress destination;
@@ -37,6 +45,12 @@ struct Packet {
   uint32_t ip_length = 0;       // IP header + payload per the IP header (total length)
   uint16_t source_port = 0;     // TCP/UDP ports; ICMP type and code for ICMP
   uint16_t destination_port = 0;
+
+  // The snap length cut the TCP header inside its first 20 bytes: the ports are
+  // real, but sequence, acknowledgment, flags and window are zero because they
+  // were not captured, and the payload is unknown (empty, length 0). A consumer
+  // must not read "no ACK" or "no SYN" into such a packet.
+  bool transport_truncated = false;
 
   // TCP only.
   uint32_t sequence = 0;

@@ -97,8 +97,7 @@ void BlocklistDetector::report_end(const Connection& connection, bool listed_is_
                                 endpoint(key.responder, key.responder_port), listed.to_string(),
                                 evidence["list"].get<std::string>(), entry,
                                 label.empty() ? "" : " (" + label + ")");
-    event.evidence =
-        evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    event.evidence = evidence.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     events->push_back(std::move(event));
   }
 }

@@ -17,22 +17,23 @@
 // The evidence is one JSON object with stable keys, so reports can group by them:
 //   {"list","category","weight","entry","label","direction","listed","protocol"}
 // where "listed" says which end matched ("remote", or "host" for a listed own host).
+// "weight" is the list's operator-given weight, kept for host scoring.
+//
+// LIMITATION: a connection is checked when it ends, so in live capture the event for a
+// long-lived connection to a listed address leaves only when that connection closes or
+// times out.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "detect/catalog.hpp"
 #include "detect/event.hpp"
 #include "flow/connection.hpp"
 #include "intel/blocklist_set.hpp"
 
 namespace spamtap {
-
-namespace rule_id {
-// Kept here with its detector; the catalog entry lives in catalog.cpp.
-constexpr int kPeerOnBlocklist = 4300;
-}  // namespace rule_id
 
 struct BlocklistDetectorCounters {
   uint64_t connections_checked = 0;

@@ -30,6 +30,7 @@ constexpr int kDirectToMxFanOut = 4126;
 constexpr int kThrottled = 4127;
 constexpr int kBotLikeClient = 4184;
 constexpr int kBulkMailClient = 4185;
+constexpr int kPeerOnBlocklist = 4300;
 }  // namespace rule_id
 
 }  // namespace spamtap

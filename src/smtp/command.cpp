@@ -1,5 +1,6 @@
 #include "smtp/command.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "smtp/text.hpp"
@@ -7,6 +8,7 @@
 namespace spamtap::smtp {
 namespace {
 
+constexpr size_t kMinVerb = 4;  // every verb of RFC 5321 and of its extensions has four or more
 constexpr size_t kMaxVerb = 16;
 constexpr uint64_t kMaxBdatSize = uint64_t{1} << 62;  // any honest chunk is far below
 
@@ -30,6 +32,14 @@ const VerbName* find_verb(std::string_view upper) {
   return nullptr;
 }
 
+bool is_letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+bool verb_shaped(std::string_view word) {
+  if (word.size() < kMinVerb || word.size() > kMaxVerb || !is_letter(word.front())) return false;
+  return std::all_of(word.begin(), word.end(),
+                     [](char c) { return is_letter(c) || is_digit(c) || c == '-'; });
+}
+
 }  // namespace
 
 CommandLine parse_command(std::string_view line) {
@@ -42,7 +52,11 @@ CommandLine parse_command(std::string_view line) {
 
   command.verb.reserve(std::min(verb.size(), kMaxVerb));
   for (char c : verb.substr(0, kMaxVerb)) command.verb.push_back(ascii_upper(c));
-  if (const VerbName* known = find_verb(command.verb)) command.kind = known->kind;
+  if (const VerbName* known = find_verb(command.verb)) {
+    command.kind = known->kind;
+    command.known = true;
+  }
+  command.verb_shaped = verb_shaped(verb);
 
   command.argument = trim(line.substr(at));
   return command;

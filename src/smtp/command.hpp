@@ -15,6 +15,10 @@ struct CommandLine {
   std::string verb;  // upper-cased, bounded
   std::string_view argument;  // rest of the line after the blanks, not yet bounded
   Verb kind = Verb::Other;
+  bool known = false;  // one of the verbs of RFC 5321 and its common extensions
+  // The first word has the shape of a verb: 4 to 16 characters, an ASCII letter, then
+  // letters, digits or '-'. Binary noise, a lone "." or "Hello," is not a verb.
+  bool verb_shaped = false;
 };
 
 CommandLine parse_command(std::string_view line);

@@ -43,6 +43,7 @@ struct PendingCommand {
   size_t recipient_index = kNoRecipient;
   bool unkept_recipient = false;
   bool last_chunk = false;
+  bool known = false;  // a recognized SMTP verb: its reply shows the session is SMTP
 };
 
 struct TransactionSlot {
@@ -65,6 +66,8 @@ struct HeldSegment {
 enum class FollowUp { None, DataAccepted, DataRefused };
 
 bool is_positive(int code) { return code >= 200 && code < 300; }
+
+bool is_greeting_code(int code) { return code == 220 || code == 421 || code == 554; }
 
 bool valid_reply_prefix(std::string_view line, bool complete) {
   if (complete && line.size() < 3) return false;
@@ -100,14 +103,17 @@ struct SmtpSession::State {
   void on_end_of_data(Timestamp time);
   void finish_bdat_chunk();
   size_t hold(Timestamp time, std::span<const uint8_t> bytes);
-  void resolve_data_hold(bool content, Timestamp time);
+  void resolve_data_hold(bool content, Timestamp time, const Reply* data_reply = nullptr);
+  void note_client_line(bool known);
   void client_gap(Timestamp time, uint64_t missing);
   void gap_in_client_stream(Timestamp time, uint64_t missing);
 
   // Server side.
   void server_data(Timestamp time, std::span<const uint8_t> bytes);
   void on_server_line(Timestamp time);
+  bool answers_no_command(const Reply& first_reply) const;
   void on_reply(const Reply& reply);
+  void end_of_data_from_server(const Reply& reply);
   FollowUp apply_reply(PendingCommand& command, const Reply& reply, TransactionSlot* slot);
   void server_gap(Timestamp time, uint64_t missing);
 
@@ -121,7 +127,7 @@ struct SmtpSession::State {
   void close_open_transaction();
   void release(uint64_t id);
   Transaction& content_target();
-  void end();
+  void end(Timestamp time);
   void not_smtp(Timestamp time, std::string_view side);
   void anomaly(Timestamp time, std::string_view name, std::string_view detail = {});
   template <typename T>
@@ -144,6 +150,16 @@ struct SmtpSession::State {
   Transaction discarded_content;  // sink for content that has no transaction left
 
   bool server_seen = false;
+  // Client bytes came before any server byte. Whether that means "talked before the
+  // greeting" or "the capture began midstream" is known only from the first reply.
+  bool client_before_server = false;
+  Timestamp first_client_time = 0;
+  // Client lines while the server has sent nothing (one-sided captures).
+  int known_lines_in_row = 0;
+  bool client_line_seen = false;
+  bool unknown_client_line = false;
+  // A gap ended in the command stream: the next line may be the tail of a lost one.
+  bool line_after_gap = false;
   bool server_line_seen = false;
   bool server_prefix_checked = false;
   bool client_first_line_checked = false;
@@ -173,10 +189,9 @@ struct SmtpSession::State {
 void SmtpSession::State::client_data(Timestamp time, std::span<const uint8_t> bytes) {
   if (phase != Phase::Parsing || ended || bytes.empty()) return;
 
-  if (!server_seen && !summary.client_spoke_first) {
-    // Real clients wait for the greeting; bulk tools often do not.
-    summary.client_spoke_first = true;
-    anomaly(time, "client_spoke_first");
+  if (!server_seen && !client_before_server) {
+    client_before_server = true;
+    first_client_time = time;
   }
   feed_client(time, bytes);
 }
@@ -230,7 +245,15 @@ void SmtpSession::State::on_client_line(Timestamp time) {
   if (client_lines.cut()) anomaly(time, "line_too_long", "client");
   if (client_lines.has_nul()) anomaly(time, "nul_in_line", "client");
 
+  if (std::exchange(line_after_gap, false) && !parse_command(line).known) {
+    // Gaps fall on segment edges, which are usually line starts: a line that opens with a
+    // known verb is kept, anything else is the tail of a line whose start was lost.
+    anomaly(time, "line_cut_by_gap");
+    return;
+  }
+
   if (client_mode == ClientMode::AuthData) {
+    note_client_line(true);
     PendingCommand command;
     command.exchange.time = time;
     command.exchange.verb = "AUTH";
@@ -242,16 +265,36 @@ void SmtpSession::State::on_client_line(Timestamp time) {
   }
 
   if (trim(line).empty()) {
+    // Servers answer an empty line (500 or 502), so it waits for a reply like a command.
     anomaly(time, "empty_command_line");
+    note_client_line(false);
+    PendingCommand command;
+    command.exchange.time = time;
+    queue(std::move(command));
     return;
   }
   on_command(time, line);
 }
 
+void SmtpSession::State::note_client_line(bool known) {
+  if (server_seen) return;
+  client_line_seen = true;
+  if (!known) {
+    unknown_client_line = true;
+    known_lines_in_row = 0;
+    return;
+  }
+  // With nothing from the server, two recognized verbs in a row are the evidence.
+  if (++known_lines_in_row >= 2) smtp_shown = true;
+}
+
 void SmtpSession::State::on_command(Timestamp time, std::string_view line) {
   CommandLine parsed = parse_command(line);
+  note_client_line(parsed.known);
 
-  bool early = !pending.empty() || replaying_held;
+  // In a one-sided capture every command looks early; only a server that was seen can
+  // show that the client did not wait.
+  bool early = (!pending.empty() || replaying_held) && server_seen;
   if (early && !pipelining_offered && !summary.pipelined_without_extension) {
     // Sending before the previous reply is only allowed once the server offered it.
     summary.pipelined_without_extension = true;
@@ -260,6 +303,15 @@ void SmtpSession::State::on_command(Timestamp time, std::string_view line) {
 
   PendingCommand command;
   command.exchange.time = time;
+  command.known = parsed.known;
+  if (!parsed.verb_shaped) {
+    // Binary noise or text that is no command: still an exchange (the server answers it,
+    // usually with 500), but without a verb; the whole line is kept as its argument.
+    anomaly(time, "malformed_command", line.substr(0, kMaxAnomalyDetail));
+    command.exchange.argument = bounded(trim(line), limits.max_text);
+    queue(std::move(command));
+    return;
+  }
   command.exchange.verb = parsed.verb;
   command.exchange.argument = bounded(parsed.argument, limits.max_text);
   command.verb = parsed.kind;
@@ -414,11 +466,16 @@ size_t SmtpSession::State::hold(Timestamp time, std::span<const uint8_t> bytes) 
   return take;
 }
 
-void SmtpSession::State::resolve_data_hold(bool content, Timestamp time) {
+void SmtpSession::State::resolve_data_hold(bool content, Timestamp time,
+                                           const Reply* data_reply) {
   if (client_mode != ClientMode::AwaitingDataReply) return;
 
   if (content) {
     TransactionSlot& slot = ensure_open_transaction(time);
+    // DATA without MAIL had no transaction to record its 354 in; this one now does.
+    if (data_reply && slot.transaction.data_reply.code == 0) {
+      slot.transaction.data_reply = *data_reply;
+    }
     slot.content_started = true;
     slot.transaction.data_sent = true;
     content_transaction = slot.id;
@@ -459,6 +516,13 @@ void SmtpSession::State::client_gap(Timestamp time, uint64_t missing) {
 void SmtpSession::State::gap_in_client_stream(Timestamp time, uint64_t missing) {
   switch (client_mode) {
     case ClientMode::Commands:
+      // LIMITATION: commands lost in the gap are not queued, so a reply to one that comes
+      // after the next seen command is matched to that command (one reply off) until the
+      // queue drains; replies that come before it are kept as verb-less exchanges.
+      client_lines.next();  // the partial line before the gap is lost
+      line_after_gap = true;
+      break;
+
     case ClientMode::AuthData:
       client_lines.resync();
       break;
@@ -482,7 +546,7 @@ void SmtpSession::State::gap_in_client_stream(Timestamp time, uint64_t missing) 
         bool commands_lost = missing > bdat_remaining;
         bdat_remaining = 0;
         finish_bdat_chunk();
-        if (commands_lost) client_lines.resync();
+        if (commands_lost) line_after_gap = true;
       }
       break;
   }
@@ -540,11 +604,35 @@ void SmtpSession::State::on_server_line(Timestamp time) {
             std::to_string(code) + " then " + std::to_string(complete.code));
   }
   if (!greeting_seen) {
-    greeting_seen = true;  // the greeting answers no command
-    summary.greeting = std::move(complete);
-    return;
+    greeting_seen = true;
+    if (answers_no_command(complete)) {
+      if (client_before_server) {
+        // Real clients wait for the greeting; bulk tools often do not.
+        summary.client_spoke_first = true;
+        anomaly(first_client_time, "client_spoke_first");
+      }
+      summary.greeting = std::move(complete);
+      return;
+    }
+    // The capture began after the greeting: this reply answers the first command seen.
+    anomaly(time, "greeting_not_seen", std::to_string(complete.code));
   }
   on_reply(complete);
+}
+
+// Tells the greeting from the reply to a command, for the first reply of the session.
+// A client that talks first usually opens with HELO/EHLO and then gets the greeting;
+// a capture that starts midstream shows a command and its own reply. 220 answers only
+// STARTTLS; 421 and 554 may refuse any command, so they are taken as the greeting only
+// when the client's first command opens a session.
+bool SmtpSession::State::answers_no_command(const Reply& first_reply) const {
+  if (pending.empty()) return is_greeting_code(first_reply.code);
+  Verb first = pending.front().verb;
+  if (first_reply.code == 220) return first != Verb::StartTls;
+  if (first_reply.code == 421 || first_reply.code == 554) {
+    return first == Verb::Helo || first == Verb::Ehlo;
+  }
+  return false;
 }
 
 void SmtpSession::State::on_reply(const Reply& answer) {
@@ -557,13 +645,24 @@ void SmtpSession::State::on_reply(const Reply& answer) {
     if (client_mode == ClientMode::AuthData && answer.code != 334) {
       client_mode = ClientMode::Commands;
     }
+    if (client_mode == ClientMode::DataContent) {
+      end_of_data_from_server(answer);
+      return;
+    }
+    // Unsolicited (a 421 on timeout) or answering a line lost before the capture: every
+    // reply is kept, as an exchange without a verb.
     anomaly(answer.time, "unexpected_reply", std::to_string(answer.code));
+    Exchange unsolicited;
+    unsolicited.time = answer.time;
+    unsolicited.reply = answer;
+    publish(finished_exchanges, std::move(unsolicited));
     return;
   }
 
   PendingCommand command = std::move(pending.front());
   pending.pop_front();
   command.exchange.reply = answer;
+  if (command.known) smtp_shown = true;  // a well-formed reply to a recognized command
   TransactionSlot* slot = find_slot(command.transaction_id);
   FollowUp follow_up = apply_reply(command, answer, slot);
 
@@ -575,7 +674,7 @@ void SmtpSession::State::on_reply(const Reply& answer) {
     release(command.transaction_id);
   }
 
-  if (follow_up == FollowUp::DataAccepted) resolve_data_hold(true, answer.time);
+  if (follow_up == FollowUp::DataAccepted) resolve_data_hold(true, answer.time, &answer);
   if (follow_up == FollowUp::DataRefused) {
     if (client_mode == ClientMode::DataContent) {
       // The body was assumed because too much was held; the server said otherwise.
@@ -584,6 +683,20 @@ void SmtpSession::State::on_reply(const Reply& answer) {
       client_lines.resync();
     }
     resolve_data_hold(false, answer.time);
+  }
+}
+
+// The server answered while the client was, as far as spamtap could tell, still sending
+// message content: the server found an end of data that spamtap did not (a bare-LF
+// "LF . LF", or content lost in a gap). The server is the authority on what it received.
+void SmtpSession::State::end_of_data_from_server(const Reply& answer) {
+  anomaly(answer.time, "end_of_data_not_seen", std::to_string(answer.code));
+  headers.finish(content_target());
+  client_mode = ClientMode::Commands;
+  if (TransactionSlot* slot = find_slot(content_transaction)) {
+    slot->transaction.end_of_data_reply = answer;
+    slot->closed = true;
+    release(slot->id);
   }
 }
 
@@ -757,8 +870,17 @@ Transaction& SmtpSession::State::content_target() {
   return slot ? slot->transaction : discarded_content;
 }
 
-void SmtpSession::State::end() {
+void SmtpSession::State::end(Timestamp time) {
   if (ended) return;
+  if (phase == Phase::Parsing) {
+    // No reply to DATA will come (a one-sided capture, or the server went silent): judge
+    // the held bytes as a full hold does. A DATA among them holds again, on fewer bytes.
+    while (client_mode == ClientMode::AwaitingDataReply && !held.empty()) {
+      anomaly(time, "data_reply_not_seen");
+      resolve_data_hold(!looks_like_command(first_line(held)), time);
+    }
+    if (!server_seen && client_line_seen && !unknown_client_line) smtp_shown = true;
+  }
   ended = true;
   if (client_mode == ClientMode::DataContent || client_mode == ClientMode::BdatContent) {
     headers.finish(content_target());
@@ -818,7 +940,7 @@ void SmtpSession::server_gap(Timestamp time, uint64_t missing_bytes) {
   state_->server_gap(time, missing_bytes);
 }
 
-void SmtpSession::end(Timestamp /*time*/) { state_->end(); }
+void SmtpSession::end(Timestamp time) { state_->end(time); }
 
 bool SmtpSession::looks_like_smtp() const {
   return state_->smtp_shown && state_->phase != Phase::NotSmtp;

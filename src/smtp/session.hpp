@@ -44,8 +44,15 @@ class SmtpSession {
   void server_gap(Timestamp time, uint64_t missing_bytes);
   void end(Timestamp time);
 
-  // True once the conversation has shown itself to be SMTP: a 220/554/421 greeting line
-  // from the server, or a HELO/EHLO from the client.
+  // True once the conversation has shown itself to be SMTP, by behaviour, also when the
+  // capture starts in the middle of it:
+  //  - the server's first line is a 220/554/421 greeting, or the client sends HELO/EHLO;
+  //  - the server sends a well-formed reply that answers a recognized client command
+  //    (MAIL answered by 250, say, in a capture that began after the greeting);
+  //  - while the server has sent nothing at all (a one-sided capture), the client sends
+  //    two recognized command lines in a row, or ends the connection after sending only
+  //    recognized command lines. The caller creates sessions for SMTP ports (or after an
+  //    SMTP greeting), so this client-only rule never applies to arbitrary traffic.
   bool looks_like_smtp() const;
   // True when the session has stopped parsing (STARTTLS accepted, or not SMTP at all);
   // the caller may stop feeding bytes.

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "decode/decoder.hpp"
+
 #if __has_include(<zstd.h>)
 #include <zstd.h>
 #define SPAMTAP_TEST_ZSTD 1
@@ -476,6 +478,242 @@ TEST(CaptureFile, PcapngGzip) {
   EXPECT_EQ(read_all(capture.get(), &last).size(), 2u);
   EXPECT_EQ(last, CaptureFile::ReadStatus::kEnd);
 }
+
+Bytes join_options(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& part : parts) out.insert(out.end(), part.begin(), part.end());
+  return out;
+}
+
+Bytes le64(uint64_t v) {
+  Bytes out;
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  return out;
+}
+
+// A little-endian pcapng writer for tests that need interfaces of their own.
+class PcapngWriter {
+ public:
+  PcapngWriter() {
+    Bytes section;
+    put32(&section, 0x1A2B3C4D, false);
+    put16(&section, 1, false);
+    put16(&section, 0, false);
+    put32(&section, 0xffffffff, false);
+    put32(&section, 0xffffffff, false);
+    block(0x0A0D0D0A, section);
+  }
+
+  // `options` are whole option TLVs; the end-of-options marker is added.
+  void interface(int link, uint32_t snap_length, const Bytes& options = {}) {
+    Bytes body;
+    put16(&body, static_cast<uint16_t>(link), false);
+    put16(&body, 0, false);
+    put32(&body, snap_length, false);
+    body.insert(body.end(), options.begin(), options.end());
+    put32(&body, 0, false);
+    block(1, body);
+  }
+
+  void packet(uint32_t interface, uint64_t units, const Bytes& data, uint32_t wire = 0) {
+    Bytes body;
+    put32(&body, interface, false);
+    put32(&body, static_cast<uint32_t>(units >> 32), false);
+    put32(&body, static_cast<uint32_t>(units), false);
+    put32(&body, static_cast<uint32_t>(data.size()), false);
+    put32(&body, wire != 0 ? wire : static_cast<uint32_t>(data.size()), false);
+    body.insert(body.end(), data.begin(), data.end());
+    block(6, body);
+  }
+
+  const Bytes& bytes() const { return out_; }
+
+ private:
+  void block(uint32_t type, const Bytes& body) {
+    size_t padded = (body.size() + 3) & ~size_t{3};
+    uint32_t length = static_cast<uint32_t>(12 + padded);
+    put32(&out_, type, false);
+    put32(&out_, length, false);
+    out_.insert(out_.end(), body.begin(), body.end());
+    out_.resize(out_.size() + (padded - body.size()), 0);
+    put32(&out_, length, false);
+  }
+
+  Bytes out_;
+};
+
+Bytes option(uint16_t code, const Bytes& value) {
+  Bytes out;
+  put16(&out, code, false);
+  put16(&out, static_cast<uint16_t>(value.size()), false);
+  out.insert(out.end(), value.begin(), value.end());
+  out.resize((out.size() + 3) & ~size_t{3}, 0);
+  return out;
+}
+
+// The IPv4/TCP part of tcp_frame(), without its Ethernet header.
+Bytes ip_of(const Bytes& ethernet_frame) {
+  return Bytes(ethernet_frame.begin() + 14, ethernet_frame.end());
+}
+
+// Linux cooked headers around an IPv4 packet.
+Bytes sll_frame(const Bytes& ip) {
+  Bytes frame = {0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00};
+  frame.insert(frame.end(), ip.begin(), ip.end());
+  return frame;
+}
+Bytes sll2_frame(const Bytes& ip) {
+  Bytes frame = {0x08, 0x00, 0, 0, 0, 0, 0, 3, 0x00, 0x01, 0x00, 0x06,
+                 1, 2, 3, 4, 5, 6, 0, 0};
+  frame.insert(frame.end(), ip.begin(), ip.end());
+  return frame;
+}
+
+uint16_t decoded_destination_port(const Frame& frame) {
+  Decoder decoder;
+  Packet packet;
+  if (decoder.decode(frame, &packet) != DecodeStatus::kPacket) return 0;
+  return packet.destination_port;
+}
+
+TEST(CaptureFile, PcapngInterfacesKeepTheirOwnLinkSnapAndClock) {
+  // Interface 0: Ethernet, microseconds (the default), no snap length.
+  // Interface 1: Linux SLL2, snap length 64, 2^-20 s units, clock offset 1000 s.
+  // Interface 2: Linux SLL, snap length 128, milliseconds (10^-3).
+  PcapngWriter writer;
+  writer.interface(link_type::kEthernet, 0);
+  writer.interface(link_type::kLinuxSll2, 64,
+                   join_options({option(9, {0x80 | 20}), option(14, le64(1000))}));
+  writer.interface(link_type::kLinuxSll, 128, option(9, {3}));
+  writer.packet(0, 1700000000ull * 1000000 + 1, tcp_frame(25));
+  // 1700000000.5 s in 2^-20 units; the frame was 1000 bytes on the wire.
+  writer.packet(1, (1700000000ull << 20) + (1u << 19), sll2_frame(ip_of(tcp_frame(587))), 1000);
+  writer.packet(2, 1700000000ull * 1000 + 7, sll_frame(ip_of(tcp_frame(465))));
+
+  TempDir dir;
+  std::string path = dir.write("three.pcapng", writer.bytes());
+  std::string error;
+  auto capture = CaptureFile::open(path, "", &error);
+  ASSERT_NE(capture, nullptr) << error;
+  CaptureFile::ReadStatus last;
+  std::vector<Bytes> contents;
+  auto frames = read_all(capture.get(), &last, &contents);
+  EXPECT_EQ(last, CaptureFile::ReadStatus::kEnd) << capture->error();
+  ASSERT_EQ(frames.size(), 3u);
+
+  EXPECT_EQ(frames[0].link_type, link_type::kEthernet);
+  EXPECT_EQ(frames[0].time, 1700000000 * kNanosPerSecond + 1000);
+  EXPECT_EQ(frames[1].link_type, link_type::kLinuxSll2);
+  EXPECT_EQ(frames[1].time, 1700001000 * kNanosPerSecond + 500000000);
+  EXPECT_EQ(frames[1].captured_length, 60u);
+  EXPECT_EQ(frames[1].wire_length, 1000u);
+  EXPECT_EQ(frames[2].link_type, link_type::kLinuxSll);
+  EXPECT_EQ(frames[2].time, 1700000000 * kNanosPerSecond + 7000000);
+
+  // Each frame decodes under its own link type.
+  const uint16_t expected_ports[] = {25, 587, 465};
+  for (size_t i = 0; i < frames.size(); ++i) {
+    Frame frame = frames[i];
+    frame.data = contents[i].data();
+    EXPECT_EQ(decoded_destination_port(frame), expected_ports[i]) << "frame " << i;
+  }
+}
+
+TEST(CaptureFile, ClassicPcapOfLinuxCookedCapturesDecodes) {
+  for (int link : {link_type::kLinuxSll, link_type::kLinuxSll2}) {
+    SCOPED_TRACE(link);
+    Bytes ip = ip_of(tcp_frame(25));
+    Bytes data = link == link_type::kLinuxSll ? sll_frame(ip) : sll2_frame(ip);
+    TempDir dir;
+    std::string path =
+        dir.write("cooked.pcap", classic_pcap({{1700000000, 999999999, data}}, true, false,
+                                              65535, link));
+    std::string error;
+    auto capture = CaptureFile::open(path, "", &error);
+    ASSERT_NE(capture, nullptr) << error;
+    Frame frame;
+    ASSERT_EQ(capture->next(&frame), CaptureFile::ReadStatus::kFrame);
+    EXPECT_EQ(frame.link_type, link);
+    EXPECT_EQ(frame.time, 1700000000 * kNanosPerSecond + 999999999);  // to the nanosecond
+    EXPECT_EQ(decoded_destination_port(frame), 25);
+  }
+}
+
+#ifdef SPAMTAP_TEST_ZSTD
+TEST(CaptureFile, PcapngZstd) {
+  TempDir dir;
+  Bytes pcapng_bytes = pcapng(false);
+  Bytes compressed(ZSTD_compressBound(pcapng_bytes.size()));
+  size_t size = ZSTD_compress(compressed.data(), compressed.size(), pcapng_bytes.data(),
+                              pcapng_bytes.size(), 3);
+  ASSERT_FALSE(ZSTD_isError(size));
+  compressed.resize(size);
+  std::string path = dir.write("multi.pcapng.zst", compressed);
+  std::string error;
+  auto capture = CaptureFile::open(path, "", &error);
+  if (capture == nullptr && error.find("without zstd") != std::string::npos) {
+    GTEST_SKIP() << error;
+  }
+  ASSERT_NE(capture, nullptr) << error;
+  CaptureFile::ReadStatus last;
+  auto frames = read_all(capture.get(), &last);
+  EXPECT_EQ(last, CaptureFile::ReadStatus::kEnd) << capture->error();
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1].time, 1700000000 * kNanosPerSecond + 123456789);
+}
+
+TEST(CaptureFile, ZstdCutShortReportsTheOffset) {
+  // 2000 records of 200 bytes are about 400 KiB: four zstd blocks of up to 128 KiB.
+  // The bytes are pseudo-random so every block compresses to about the same size,
+  // and half of the compressed file still holds the first block whole.
+  TempDir dir;
+  std::vector<Record> records;
+  uint32_t state = 12345;
+  for (uint32_t i = 0; i < 2000; ++i) {
+    Bytes data(200);
+    for (uint8_t& byte : data) {
+      state = state * 1103515245 + 12345;
+      byte = static_cast<uint8_t>(state >> 16);
+    }
+    records.push_back({i, 0, data});
+  }
+  Bytes pcap = classic_pcap(records);
+  Bytes compressed(ZSTD_compressBound(pcap.size()));
+  size_t size = ZSTD_compress(compressed.data(), compressed.size(), pcap.data(), pcap.size(), 1);
+  ASSERT_FALSE(ZSTD_isError(size));
+  compressed.resize(size / 2);
+  std::string path = dir.write("cut.pcap.zst", compressed);
+  std::string error;
+  auto capture = CaptureFile::open(path, "", &error);
+  if (capture == nullptr && error.find("without zstd") != std::string::npos) {
+    GTEST_SKIP() << error;
+  }
+  ASSERT_NE(capture, nullptr) << error;
+  CaptureFile::ReadStatus last;
+  auto frames = read_all(capture.get(), &last);
+  EXPECT_EQ(last, CaptureFile::ReadStatus::kError);
+  EXPECT_GT(frames.size(), 0u);
+  EXPECT_LT(frames.size(), 2000u);
+  EXPECT_NE(capture->error().find(path + ": truncated or corrupt record at byte offset"),
+            std::string::npos)
+      << capture->error();
+}
+
+TEST(CaptureFile, ZstdWithNothingDecompressibleFailsAtOpenNamingTheFile) {
+  TempDir dir;
+  Bytes pcap = classic_pcap({{1, 0, tcp_frame(25)}});
+  Bytes compressed(ZSTD_compressBound(pcap.size()));
+  size_t size = ZSTD_compress(compressed.data(), compressed.size(), pcap.data(), pcap.size(), 3);
+  ASSERT_FALSE(ZSTD_isError(size));
+  compressed.resize(size - 4);  // the only block loses its end
+  std::string path = dir.write("broken.pcap.zst", compressed);
+  std::string error;
+  auto capture = CaptureFile::open(path, "", &error);
+  if (error.find("without zstd") != std::string::npos) GTEST_SKIP() << error;
+  EXPECT_EQ(capture, nullptr);
+  EXPECT_EQ(error.rfind(path + ": cannot decompress", 0), 0u) << error;
+}
+#endif
 
 }  // namespace
 }  // namespace spamtap

@@ -20,14 +20,84 @@ import corpus_common as common  # noqa: E402
 SMTP_PORTS = {25, 587, 2525}
 
 # capture file name -> (which comparison, reason)
+# Every entry was checked frame by frame (tshark -V, follow,tcp); spamtap's reading is the
+# one the server's replies confirm.
+_QUIT_AFTER_DOT = ("smtp commands",
+                   "tshark 4.0 shows a client segment holding the final dot and then QUIT as "
+                   "message data and sets no smtp.req.command for QUIT; spamtap counts QUIT, "
+                   "whose 221 reply tshark also counts")
+_FIRST_SEGMENT_IS_DATA = ("smtp commands",
+                          "the client's first segment carries several commands (EHLO/HELO "
+                          "... DATA and the message) before any server reply; tshark 4.0 "
+                          "calls that segment a DATA fragment, spamtap reads the commands "
+                          "that the server's replies answer one by one")
+_BDAT_SEGMENT_IS_DATA = ("smtp commands",
+                         "tshark 4.0 shows a client segment that opens with a BDAT line and "
+                         "carries chunk bytes as a DATA fragment (no smtp.req.command), and "
+                         "reads later commands (MAIL, RCPT, DATA, QUIT) as data too; spamtap "
+                         "counts BDAT by its size and the commands after the chunk")
 KNOWN = {
+    "bug-1045__smtpsuricataflowbitsFN.pcap": _QUIT_AFTER_DOT,
+    "smtp-subject-utf8-q.pcap": _QUIT_AFTER_DOT,
+    "mail_receiver_server_3.pcapng": _QUIT_AFTER_DOT,
+    "mail_sender_server_2.pcapng": _QUIT_AFTER_DOT,
+    "smtp-moloch-bof.pcap": ("smtp commands",
+                             "the client sends HELO..DATA, the message, the dot and QUIT "
+                             "before the greeting; tshark 4.0 calls that a DATA fragment and "
+                             "QUIT (after the dot) data; spamtap counts the 5 commands that "
+                             "the server's 250/250/250/354/250/221 answer"),
+    "smtp-subject-multi-nospace.pcap": _FIRST_SEGMENT_IS_DATA,
+    "smtp-pipelining__input.pcap": _FIRST_SEGMENT_IS_DATA,
+    "smtp-subject-windows.pcap": ("smtp commands, reply codes",
+                                  "client sends EHLO..DATA and the message before the "
+                                  "greeting (tshark: DATA fragment); the multi-line 220 "
+                                  "greeting is split over two segments and tshark counts a "
+                                  "220 for each segment, spamtap one reply"),
+    "smtp__rfc3030-bdat-nonascii.pcap": ("reply codes",
+                                         "the multi-line EHLO reply (250-localhost, 250 "
+                                         "CHUNKING) is split over two segments; tshark counts "
+                                         "a 250 per segment, spamtap one reply"),
+    "firewall__ruletype-firewall-133-smtp-out-of-order-commands__smtp-out-of-order.pcap": (
+        "smtp commands",
+        "the server refuses DATA (503 need RCPT); tshark 4.0 still reads the next client "
+        "lines (MAIL, RCPT, DATA) as message data, spamtap as the commands the server "
+        "answers with 250/250/354"),
+    "issue-4220-01-ids__1flowB.pcap": ("reply codes",
+                                       "the server's 250 replies to HELO and MAIL appear in "
+                                       "the capture after the client's ACK of them; tshark "
+                                       "marks them spurious retransmissions and does not "
+                                       "dissect them, spamtap's reassembly delivers them"),
+    "smtp-long-command__input.pcap": ("smtp commands",
+                                      "after AUTH LOGIN and 334 the client sends QUIT; the "
+                                      "server takes it as the user name (answers 334 "
+                                      "Password:), spamtap as auth data, tshark 4.0 as a "
+                                      "QUIT command"),
+    "smtp-bdat-bad-tail-next-mail__input.pcap": _BDAT_SEGMENT_IS_DATA,
+    "smtp-bdat-last-next-mail__input.pcap": _BDAT_SEGMENT_IS_DATA,
+    "smtp-bdat-multichunk-inspection__input.pcap": _BDAT_SEGMENT_IS_DATA,
+    "smtp__smtp-bdat-pipeline-8bitmime.pcap": _BDAT_SEGMENT_IS_DATA,
+    "smtp__smtp-bdat-cmd-chunk-size-overflow.pcap": (
+        "smtp commands",
+        "tshark 4.0 does not take a BDAT line whose size does not parse (overflowing) as a "
+        "command and reads the rest of the client stream, QUIT included, as data; spamtap "
+        "counts BDAT (answered 521) and QUIT"),
+    "smtp__smtp-bdat-cmd-negative-chunk-size.pcap": (
+        "smtp commands",
+        "tshark 4.0 does not take a BDAT line with a negative size as a command and reads "
+        "the rest of the client stream, QUIT included, as data; spamtap counts BDAT "
+        "(answered 521) and QUIT"),
+    "smtp__smtp-bdat-gap.pcap": ("smtp commands",
+                                 "1000 client bytes are missing after BDAT 200; tshark 4.0 "
+                                 "reads every later client segment as chunk data, spamtap "
+                                 "resynchronizes on the DATA line that opens the next segment "
+                                 "(answered 354) and counts DATA and QUIT (answered 221)"),
 }
 
 
 def tshark_reading(capture):
     fields = ["tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst",
               "tcp.dstport", "ip.len", "ipv6.plen", "smtp.req.command",
-              "smtp.response.code", "icmp.type", "icmpv6.type"]
+              "smtp.response.code", "icmp.type", "icmpv6.type", "frame.protocols"]
     rows = common.tshark_fields(capture, "tcp", fields,
                                 extra=("-d", "tcp.port==2525,smtp"))
     streams = {}
@@ -42,9 +112,16 @@ def tshark_reading(capture):
         def last(name):
             value = row[name]
             return value.split(",")[-1] if value else ""
-        source = last("ip.src") or last("ipv6.src")
-        destination = last("ip.dst") or last("ipv6.dst")
-        if row["ip.len"]:
+        # The connection is the innermost IP header's (IPv6 inside IPv4 and the like).
+        layers = row["frame.protocols"].split(":")
+        inner_v6 = "ipv6" in layers and (
+            "ip" not in layers or
+            len(layers) - layers[::-1].index("ipv6") > len(layers) - layers[::-1].index("ip"))
+        if inner_v6:
+            source, destination = last("ipv6.src"), last("ipv6.dst")
+        else:
+            source, destination = last("ip.src"), last("ip.dst")
+        if row["ip.len"] and not inner_v6:
             ip_bytes = int(last("ip.len"))
         else:
             ip_bytes = int(last("ipv6.plen") or 0) + 40

@@ -376,6 +376,54 @@ TEST(Decoder, Ipv6Fragments) {
   EXPECT_EQ(text(packet.payload), "abcdefgh");
 }
 
+// IPv6 2001:db8::1 -> 2001:db8::2 fragments of a UDP datagram 1000 -> 53 (id 7):
+// `offset` in bytes, `more` for the M flag, `data` the fragment's bytes.
+Bytes ipv6_fragment(uint16_t offset, bool more, const Bytes& data) {
+  uint16_t payload = static_cast<uint16_t>(8 + data.size());
+  uint16_t offset_and_flags = static_cast<uint16_t>(offset | (more ? 1 : 0));
+  Bytes header = {0x60, 0x00, 0x00, 0x00, static_cast<uint8_t>(payload >> 8),
+                  static_cast<uint8_t>(payload), 0x2c, 0x40,
+                  0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+                  0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+                  0x11, 0x00, static_cast<uint8_t>(offset_and_flags >> 8),
+                  static_cast<uint8_t>(offset_and_flags), 0x00, 0x00, 0x00, 0x07};
+  return join({header, data});
+}
+
+TEST(Decoder, Ipv6NonFirstFragmentNeverGivesPorts) {
+  // A later piece that happens to start with bytes that look like ports 0x1111 and
+  // 0x2222; they must not be read, and the whole datagram carries the real ones.
+  Bytes later = ipv6_fragment(8, false, {0x11, 0x11, 0x22, 0x22, 'w', 'x', 'y', 'z'});
+  Bytes first = ipv6_fragment(0, true, {0x03, 0xe8, 0x00, 0x35, 0x00, 0x10, 0x00, 0x00});
+  Decoder decoder;
+  Packet packet;
+  EXPECT_EQ(decoder.decode(frame_of(later, link_type::kRaw), &packet),
+            DecodeStatus::kFragmentHeld);
+  EXPECT_EQ(packet.source_port, 0);
+  EXPECT_EQ(packet.destination_port, 0);
+  ASSERT_EQ(decoder.decode(frame_of(first, link_type::kRaw), &packet), DecodeStatus::kPacket);
+  EXPECT_EQ(packet.source_port, 1000);
+  EXPECT_EQ(packet.destination_port, 53);
+  EXPECT_EQ(packet.payload_length, 8u);
+}
+
+TEST(Decoder, Ipv6OverlappingFragmentWithOtherBytesIsFlagged) {
+  Bytes first = ipv6_fragment(0, true, {0x03, 0xe8, 0x00, 0x35, 0x00, 0x18, 0x00, 0x00,
+                                        'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'});
+  // Offset 8 rewrites "abcdefgh" as "XXXXXXXX" and runs on: flagged, not merged.
+  Bytes rewrite = ipv6_fragment(8, true, Bytes(16, 'X'));
+  Bytes last = ipv6_fragment(16, false, {'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p'});
+  Decoder decoder;
+  Packet packet;
+  EXPECT_EQ(decoder.decode(frame_of(first, link_type::kRaw), &packet),
+            DecodeStatus::kFragmentHeld);
+  EXPECT_EQ(decoder.decode(frame_of(rewrite, link_type::kRaw), &packet),
+            DecodeStatus::kMalformed);
+  EXPECT_EQ(anomaly(decoder, "fragment_overlap"), 1u);
+  ASSERT_EQ(decoder.decode(frame_of(last, link_type::kRaw), &packet), DecodeStatus::kPacket);
+  EXPECT_EQ(text(packet.payload), "abcdefghijklmnop");
+}
+
 TEST(Decoder, TruncatedTcpHeader) {
   // Total length 30: 20 of IP header and only 10 of TCP header.
   Bytes bytes(kIpv4Tcp.begin(), kIpv4Tcp.begin() + 30);
@@ -384,6 +432,77 @@ TEST(Decoder, TruncatedTcpHeader) {
   Packet packet;
   EXPECT_EQ(decoder.decode(frame_of(bytes, link_type::kRaw), &packet), DecodeStatus::kMalformed);
   EXPECT_EQ(anomaly(decoder, "tcp_truncated_header"), 1u);
+}
+
+// A SYN with 4 bytes of options (MSS), 20 + 24 = 44 bytes, of which a snap length
+// kept `kept` bytes while the wire carried all 44.
+Bytes snapped_syn(size_t kept) {
+  Bytes bytes = {0x45, 0x00, 0x00, 0x2c, 0x00, 0x01, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
+                 0xc0, 0xa8, 0x01, 0x0a, 0x0a, 0x00, 0x00, 0x01,
+                 0xc3, 0x50, 0x00, 0x19, 0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00,
+                 0x60, 0x02, 0x72, 0x10, 0x00, 0x00, 0x00, 0x00,  // data offset 6, SYN
+                 0x02, 0x04, 0x05, 0xb4};                          // MSS 1460
+  bytes.resize(kept);
+  return bytes;
+}
+
+TEST(Decoder, TcpOptionsCutBySnapLengthKeepTheHeaderFields) {
+  Bytes bytes = snapped_syn(42);  // 2 of the 4 option bytes
+  Decoder decoder;
+  Packet packet;
+  ASSERT_EQ(decoder.decode(frame_of(bytes, link_type::kRaw, 44), &packet),
+            DecodeStatus::kPacket);
+  EXPECT_EQ(packet.source_port, 50000);
+  EXPECT_EQ(packet.destination_port, 25);
+  EXPECT_EQ(packet.tcp_flags, tcp_flag::kSyn);
+  EXPECT_EQ(packet.sequence, 100u);
+  EXPECT_EQ(packet.ip_length, 44u);
+  EXPECT_FALSE(packet.transport_truncated);
+  EXPECT_TRUE(packet.payload.empty());
+  EXPECT_EQ(packet.payload_length, 0u);
+  EXPECT_EQ(anomaly(decoder, "tcp_options_cut_by_snap_length"), 1u);
+}
+
+TEST(Decoder, TcpHeaderCutBySnapLengthKeepsThePorts) {
+  Bytes bytes = snapped_syn(30);  // 10 of the TCP header's first 20 bytes
+  Decoder decoder;
+  Packet packet;
+  ASSERT_EQ(decoder.decode(frame_of(bytes, link_type::kRaw, 44), &packet),
+            DecodeStatus::kPacket);
+  EXPECT_EQ(packet.protocol, ip_protocol::kTcp);
+  EXPECT_EQ(packet.source_port, 50000);
+  EXPECT_EQ(packet.destination_port, 25);
+  EXPECT_TRUE(packet.transport_truncated);
+  EXPECT_EQ(packet.tcp_flags, 0);  // not captured, not "no flags"
+  EXPECT_TRUE(packet.payload.empty());
+  EXPECT_EQ(packet.payload_length, 0u);
+  EXPECT_EQ(anomaly(decoder, "tcp_header_cut_by_snap_length"), 1u);
+  decode_every_prefix(snapped_syn(44), link_type::kRaw);
+}
+
+TEST(Decoder, TcpHeaderCutWithoutThePortsIsMalformed) {
+  Bytes bytes = snapped_syn(23);  // 3 bytes of TCP: not even both ports
+  Decoder decoder;
+  Packet packet;
+  EXPECT_EQ(decoder.decode(frame_of(bytes, link_type::kRaw, 44), &packet),
+            DecodeStatus::kMalformed);
+  EXPECT_EQ(anomaly(decoder, "tcp_truncated_header"), 1u);
+}
+
+TEST(Decoder, TcpHeaderCutBecauseTheIpLengthLiesIsMalformed) {
+  // The wire had only these 30 bytes, yet the IP header claims 44: no snap length
+  // cut the TCP header, the IP header lies about it.
+  Bytes bytes = snapped_syn(30);
+  Decoder decoder;
+  Packet packet;
+  EXPECT_EQ(decoder.decode(frame_of(bytes, link_type::kRaw, 30), &packet),
+            DecodeStatus::kMalformed);
+  EXPECT_EQ(anomaly(decoder, "tcp_truncated_header"), 1u);
+  EXPECT_EQ(anomaly(decoder, "ipv4_total_length_exceeds_capture"), 1u);
+  // Options cut the same way are a lie too.
+  EXPECT_EQ(decoder.decode(frame_of(snapped_syn(42), link_type::kRaw, 42), &packet),
+            DecodeStatus::kMalformed);
+  EXPECT_EQ(anomaly(decoder, "tcp_truncated_header"), 2u);
 }
 
 TEST(Decoder, TcpDataOffsetBelowFive) {
@@ -465,11 +584,11 @@ TEST(Decoder, IcmpTypeAndCodeAsPorts) {
 
 TEST(Decoder, OtherProtocolHasNoPorts) {
   Bytes bytes = kIpv4Tcp;
-  bytes[9] = 47;  // GRE
+  bytes[9] = 50;  // ESP
   Decoder decoder;
   Packet packet;
   ASSERT_EQ(decoder.decode(frame_of(bytes, link_type::kRaw), &packet), DecodeStatus::kPacket);
-  EXPECT_EQ(packet.protocol, 47);
+  EXPECT_EQ(packet.protocol, 50);
   EXPECT_EQ(packet.source_port, 0);
   EXPECT_EQ(packet.payload.size(), 24u);
 }

@@ -1,11 +1,12 @@
 // Blocklist matching of finished connections: which end is the host, which is listed,
 // one event per listed end and list, nested entries across lists, IPv6, and misses.
+#include "detect/blocklist_detector.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "decode/packet.hpp"
-#include "detect/blocklist_detector.hpp"
 #include "detect/catalog.hpp"
 
 namespace spamtap {
@@ -99,8 +100,7 @@ TEST(BlocklistDetector, CatalogKnowsTheRule) {
 TEST(BlocklistDetector, NoListsNoWork) {
   BlocklistDetector detector;
   std::vector<Event> events;
-  EXPECT_EQ(detector.check(connection("10.0.0.5", 40000, "198.51.100.7", 25, true, false),
-                           &events),
+  EXPECT_EQ(detector.check(connection("10.0.0.5", 40000, "198.51.100.7", 25, true, false), &events),
             0u);
   EXPECT_EQ(detector.counters().connections_checked, 0u);
 }
@@ -158,8 +158,7 @@ TEST(BlocklistDetector, InboundFromListedAddress) {
 
 TEST(BlocklistDetector, IPv6NestedAcrossLists) {
   BlocklistDetector detector(two_lists());
-  auto hits =
-      check(detector, connection("fd00::5", 40000, "2001:db8:bad:1::25", 25, true, false));
+  auto hits = check(detector, connection("fd00::5", 40000, "2001:db8:bad:1::25", 25, true, false));
   ASSERT_EQ(hits.size(), 2u);
   EXPECT_EQ(hits[0].host, "fd00::5");
   EXPECT_EQ(hits[0].entry, "2001:db8:bad::/48");
@@ -177,8 +176,7 @@ TEST(BlocklistDetector, IPv6NestedAcrossLists) {
 TEST(BlocklistDetector, BothEndsListedGiveEventsForEach) {
   BlocklistDetector detector(two_lists());
   // Neither end local: each event's host is the end that talked to the listed one.
-  auto hits =
-      check(detector, connection("198.51.100.7", 40000, "198.51.3.3", 25, false, false));
+  auto hits = check(detector, connection("198.51.100.7", 40000, "198.51.3.3", 25, false, false));
   ASSERT_EQ(hits.size(), 3u);
   EXPECT_EQ(hits[0].peer, "198.51.100.7");
   EXPECT_EQ(hits[0].host, "198.51.3.3");

@@ -14,6 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       spamtap::link_type::kNull,     spamtap::link_type::kEthernet,  spamtap::link_type::kRaw,
       spamtap::link_type::kRawAlt,   spamtap::link_type::kLoop,      spamtap::link_type::kLinuxSll,
       spamtap::link_type::kIpv4,     spamtap::link_type::kIpv6,      spamtap::link_type::kLinuxSll2,
+      spamtap::link_type::kNflog,
   };
   static spamtap::Decoder* decoder = [] {
     spamtap::DecodeLimits limits;

@@ -784,5 +784,164 @@ TEST(SmtpSession, FullHoldGuessesFromTheHeldBytesAtAnySplit) {
   EXPECT_EQ(describe(run(commands, 1, 1, limits)), describe(c));
 }
 
+TEST(SmtpSession, CaptureStartingAfterTheGreetingIsRecognizedByItsReplies) {
+  Outcome o = run({client("MAIL FROM:<a@b.example>\r\n"), server("250 Ok\r\n"),
+                   client("RCPT TO:<x@c.example>\r\n"),
+                   server("550 5.1.1 <x@c.example>: User unknown\r\n"), client("QUIT\r\n"),
+                   server("221 Bye\r\n")});
+  EXPECT_TRUE(o.looks_like_smtp);
+  EXPECT_EQ(o.summary.greeting.code, 0);  // the 250 answers MAIL, it is no greeting
+  EXPECT_FALSE(o.summary.client_spoke_first);
+  EXPECT_EQ(o.count("client_spoke_first"), 0);
+  EXPECT_EQ(o.count("greeting_not_seen"), 1);
+  ASSERT_EQ(o.exchanges.size(), 3u) << describe(o);
+  EXPECT_EQ(o.exchanges[0].reply.code, 250);
+  EXPECT_EQ(o.exchanges[1].reply.code, 550);
+  ASSERT_EQ(o.transactions.size(), 1u);
+  EXPECT_EQ(o.transactions[0].refused_recipients(), 1);
+  expect_same_at_every_split({client("MAIL FROM:<a@b>\r\n"), server("250 Ok\r\n")});
+}
+
+TEST(SmtpSession, FirstReplyIsTheGreetingOnlyWhenItAnswersNoCommand) {
+  // 554 to a RCPT seen midstream is a refusal of that RCPT...
+  Outcome midstream = run({client("RCPT TO:<x@y>\r\n"), server("554 5.7.1 no relay\r\n")});
+  EXPECT_EQ(midstream.summary.greeting.code, 0);
+  ASSERT_EQ(midstream.exchanges.size(), 1u);
+  EXPECT_EQ(midstream.exchanges[0].reply.code, 554);
+  // ...but after an EHLO sent before any server byte, it refuses the connection.
+  Outcome early = run({client("EHLO bot\r\n"), server("554 5.7.1 blocked using zen\r\n")});
+  EXPECT_EQ(early.summary.greeting.code, 554);
+  EXPECT_TRUE(early.summary.client_spoke_first);
+  // 220 answers STARTTLS and nothing else.
+  Outcome tls = run({client("STARTTLS\r\n"), server("220 go ahead\r\n")});
+  EXPECT_EQ(tls.summary.greeting.code, 0);
+  EXPECT_TRUE(tls.summary.starttls);
+  // A stray non-greeting first reply with nothing asked is kept, not made a greeting.
+  Outcome stray = run({server("250 ok\r\n")});
+  EXPECT_EQ(stray.summary.greeting.code, 0);
+  ASSERT_EQ(stray.exchanges.size(), 1u);
+  EXPECT_EQ(stray.exchanges[0].verb, "");
+  EXPECT_FALSE(stray.looks_like_smtp);
+}
+
+TEST(SmtpSession, OneSidedCaptureIsReadFromTheClientAlone) {
+  Outcome o = run({client("ehlo c.example\r\n"), client("mail FROM:<a@b> size=9\r\n"),
+                   client("rcpt TO:<c@d>\r\n"), client("data\r\n"),
+                   client("From: a@b\r\nSubject: one\r\n\r\nbody\r\n.\r\n"),
+                   client("mail FROM:<a@b>\r\nrcpt TO:<e@f>\r\ndata\r\n"),
+                   client("Subject: two\r\n\r\nx\r\n.\r\nquit\r\n")});
+  EXPECT_TRUE(o.looks_like_smtp);
+  EXPECT_FALSE(o.summary.client_spoke_first);  // no server seen: nothing to be early to
+  EXPECT_FALSE(o.summary.pipelined_without_extension);
+  ASSERT_EQ(o.transactions.size(), 2u) << describe(o);
+  EXPECT_EQ(o.transactions[0].subject, "one");
+  EXPECT_EQ(o.transactions[1].subject, "two");
+  EXPECT_EQ(o.transactions[1].recipients[0].address, "e@f");
+  std::vector<std::string> verbs;
+  for (const auto& e : o.exchanges) verbs.push_back(e.verb);
+  EXPECT_EQ(verbs, (std::vector<std::string>{"EHLO", "MAIL", "RCPT", "DATA", "MAIL", "RCPT",
+                                             "DATA", "QUIT"}));
+  EXPECT_EQ(o.count("data_reply_not_seen"), 2);
+}
+
+TEST(SmtpSession, ClientOnlyRuleNeedsRecognizedVerbs) {
+  Outcome two = run({client("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n")}, 0, 1, {}, false);
+  EXPECT_TRUE(two.looks_like_smtp);  // two recognized verbs in a row, before any end
+  Outcome lone_quit = run({client("QUIT\r\n")});
+  EXPECT_TRUE(lone_quit.looks_like_smtp);  // the connection ended with only SMTP lines
+  Outcome noise = run({client("hello there\r\nQUIT\r\n")});
+  EXPECT_FALSE(noise.looks_like_smtp);
+  Outcome one = run({client("MAIL FROM:<a@b>\r\n")}, 0, 1, {}, false);
+  EXPECT_FALSE(one.looks_like_smtp);  // one verb and the connection still open: not yet
+}
+
+TEST(SmtpSession, UnsolicitedReplyIsKeptWithoutAVerb) {
+  Outcome o = run({server(kGreeting), client("HELO c\r\n"), server("250 hi\r\n"),
+                   server("421 4.4.2 Error: timeout exceeded\r\n")});
+  ASSERT_EQ(o.exchanges.size(), 2u);
+  EXPECT_EQ(o.exchanges[1].verb, "");
+  EXPECT_EQ(o.exchanges[1].reply.code, 421);
+  EXPECT_EQ(o.count("unexpected_reply"), 1);
+}
+
+TEST(SmtpSession, EmptyAndMalformedLinesAreAnsweredExchanges) {
+  Outcome o = run(with(up_to_354(),
+                       {client("x\r\n.\r\n\r\n"),
+                        server("250 queued\r\n500 5.5.1 unrecognized\r\n"),
+                        client(std::string("g\t\x01\xfe\xff") + " garbage\r\nHello, Alice\r\n"),
+                        server("500 5.5.1 bad\r\n500 5.5.1 bad\r\n"), client("QUIT\r\n"),
+                        server("221 bye\r\n")}));
+  ASSERT_GE(o.exchanges.size(), 4u);
+  const auto& e = o.exchanges;
+  size_t n = e.size();
+  EXPECT_EQ(e[n - 4].verb, "");  // the empty line
+  EXPECT_EQ(e[n - 4].reply.code, 500);
+  EXPECT_EQ(e[n - 3].verb, "");  // binary noise: not a verb
+  EXPECT_EQ(e[n - 3].argument, std::string("g\t\x01\xfe\xff") + " garbage");
+  EXPECT_EQ(e[n - 2].verb, "");
+  EXPECT_EQ(e[n - 2].argument, "Hello, Alice");
+  EXPECT_EQ(e[n - 1].verb, "QUIT");
+  EXPECT_EQ(e[n - 1].reply.code, 221);
+  EXPECT_EQ(o.count("malformed_command"), 2);
+  EXPECT_EQ(o.count("unexpected_reply"), 0);
+}
+
+TEST(SmtpSession, ServerReplyEndsDataWhenTheBareLfDotWasNotTheEnd) {
+  // "LF . LF" is not an end of data for spamtap; the server's reply shows it took it as one.
+  Outcome o = run(with(up_to_354(), {client("Subject: s\n\nbody\n.\n"),
+                                     server("250 +OK queued\r\n"), client("QUIT\r\n"),
+                                     server("221 bye\r\n")}));
+  ASSERT_EQ(o.transactions.size(), 1u) << describe(o);
+  EXPECT_EQ(o.transactions[0].end_of_data_reply.code, 250);
+  EXPECT_EQ(o.transactions[0].subject, "s");
+  EXPECT_EQ(o.count("end_of_data_not_seen"), 1);
+  EXPECT_EQ(o.exchanges.back().verb, "QUIT");
+  EXPECT_EQ(o.exchanges.back().reply.code, 221);
+}
+
+TEST(SmtpSession, DataWithoutMailKeepsIts354) {
+  Outcome o = run({server(kGreeting), client("EHLO c\r\n"), server("250 ok\r\n"),
+                   client("DATA\r\n"), server("354 go\r\n"), client("x\r\n.\r\n"),
+                   server("250 ok\r\n")});
+  ASSERT_EQ(o.transactions.size(), 1u);
+  EXPECT_EQ(o.transactions[0].data_reply.code, 354);
+  EXPECT_EQ(o.transactions[0].end_of_data_reply.code, 250);
+  EXPECT_EQ(o.count("data_without_mail"), 1);
+}
+
+TEST(SmtpSession, CommandOpeningTheSegmentAfterAGapIsKept) {
+  Outcome o = run({server(kGreeting), client("EHLO c\r\n"), server("250 ok\r\n"),
+                   client("NOOP\r\nRSET"), client_gap(20),
+                   server("250 ok\r\n250 ok\r\n"),  // NOOP, then the line lost in the gap
+                   client("DATA\r\n"), server("354 go\r\n"), client("x\r\n.\r\n"),
+                   server("250 queued\r\n")});
+  std::vector<std::string> verbs;
+  for (const auto& e : o.exchanges) verbs.push_back(e.verb);
+  EXPECT_EQ(verbs, (std::vector<std::string>{"EHLO", "NOOP", "", "DATA"})) << describe(o);
+  ASSERT_EQ(o.transactions.size(), 1u);
+  EXPECT_EQ(o.transactions[0].end_of_data_reply.code, 250);
+}
+
+TEST(SmtpSession, VrfyExpnHelpAreCommandsWithTheirReplies) {
+  Outcome o = run({server(kGreeting), client("HELO c\r\n"), server("250 hi\r\n"),
+                   client("VRFY bob\r\n"), server("252 2.0.0 bob\r\n"), client("EXPN list\r\n"),
+                   server("502 5.5.1 no\r\n"), client("HELP\r\n"),
+                   server("214-help\r\n214 end\r\n")});
+  ASSERT_EQ(o.exchanges.size(), 4u);
+  EXPECT_EQ(o.exchanges[1].verb, "VRFY");
+  EXPECT_EQ(o.exchanges[1].reply.code, 252);
+  EXPECT_EQ(o.exchanges[2].verb, "EXPN");
+  EXPECT_EQ(o.exchanges[3].reply.line_count, 2);
+}
+
+TEST(SmtpSession, ClientClosingAfterTheGreetingLeavesOnlyTheGreeting) {
+  Outcome o = run({server(kGreeting)});
+  EXPECT_TRUE(o.looks_like_smtp);
+  EXPECT_EQ(o.summary.greeting.code, 220);
+  EXPECT_TRUE(o.exchanges.empty());
+  EXPECT_TRUE(o.transactions.empty());
+  EXPECT_FALSE(o.summary.quit_sent);
+}
+
 }  // namespace
 }  // namespace spamtap::smtp::testing
