@@ -1017,10 +1017,13 @@ void Generator::blocklisted(size_t bot, Timestamp time) {
 
 void Generator::fan_out(size_t bot, Timestamp time) {
   Host &client = hosts_[bot];
+  if (client.fan_out_targets.empty()) return;
   // Mostly a new server each time; now and then one it has seen before.
   size_t target = 0;
   if (client.fan_out_cursor > 0 && random_.chance(0.1)) {
-    target = client.fan_out_targets[random_.below(client.fan_out_cursor)];
+    // The cursor keeps counting after wrapping around the targets; pick among those used.
+    size_t used = std::min<size_t>(client.fan_out_cursor, client.fan_out_targets.size());
+    target = client.fan_out_targets[random_.below(used)];
   } else {
     target = client.fan_out_targets[client.fan_out_cursor % client.fan_out_targets.size()];
     ++client.fan_out_cursor;

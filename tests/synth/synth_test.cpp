@@ -401,3 +401,24 @@ TEST(Quantity, DurationsAndSizesAsTyped) {
 
 }  // namespace
 }  // namespace spamtap::synth
+
+namespace spamtap::synth {
+namespace {
+
+// A fan-out bot that outlives its list of target servers keeps picking among them
+// (this once read past the end of the list on long captures).
+TEST(Scenario, LongFanOutStaysInsideItsTargets) {
+  // Few desktops, no web and tiny downloads: the file stays small while the fan-out bot
+  // sends more than its 150 target servers' worth of sessions.
+  ScenarioOptions options = office_scenario(1, 8, seconds(4 * 3600), 1);
+  options.web_per_desktop_hour = 0;
+  options.download_scale = 0.01;
+  std::string path = ::testing::TempDir() + "/spamtap-long-fan-out.pcap";
+  ScenarioSummary summary = write_scenario(options, path);
+  EXPECT_GT(summary.smtp_sessions, 0u);
+  std::remove(path.c_str());
+  std::remove((path + ".truth.json").c_str());
+}
+
+}  // namespace
+}  // namespace spamtap::synth
