@@ -38,16 +38,12 @@
 
 #include "analysis/table.hpp"
 #include "core/time.hpp"
+#include "detect/catalog.hpp"
 #include "detect/event.hpp"
 
 struct sqlite3;
 
 namespace spamtap {
-
-namespace rule_id {
-constexpr int kNeverSeenBefore = 4301;
-constexpr int kSurge = 4302;
-}  // namespace rule_id
 
 enum class Bucket { kHour, kDay };
 enum class HostRole { kAny, kClient, kServer };

@@ -8,7 +8,11 @@
 #include <memory>
 #include <set>
 
+#include <sqlite3.h>
+
 #include "alert/syslog.hpp"
+#include "analysis/report_layer.hpp"
+#include "analysis/suspects.hpp"
 #include "assets/asset_lists.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
@@ -99,6 +103,22 @@ int load_blocklists(const std::vector<std::string>& options,
     return exit_code::kUsage;
   }
   return exit_code::kOk;
+}
+
+// Novelty and surge are judged over the store once the run is in it (rules 4301, 4302);
+// their events go to the same sinks as every other event. Returns how many there were.
+uint64_t report_changes(const std::string& db_path, Timestamp since,
+                        const std::vector<RecordSink*>& sinks) {
+  std::string error;
+  sqlite3* reader = open_store_for_reading(db_path, &error);
+  if (!reader) return 0;
+  std::vector<Event> events = novelty_and_surge_events(reader, since);
+  sqlite3_close(reader);
+  for (const Event& event : events) {
+    for (RecordSink* sink : sinks) sink->write_event(event);
+  }
+  for (RecordSink* sink : sinks) sink->flush();
+  return events.size();
 }
 
 int run_analyze(const AnalyzeArguments& arguments) {
@@ -201,6 +221,8 @@ int run_analyze(const AnalyzeArguments& arguments) {
     }
   }
   pipeline.finish();
+  store->flush();
+  uint64_t change_events = report_changes(arguments.db, pipeline.first_packet(), sinks);
   if (alerts) alerts->close();
   store->flush();
   if (json) json->flush();
@@ -217,7 +239,8 @@ int run_analyze(const AnalyzeArguments& arguments) {
                "spamtap analyze: {} packets, {} connections, {} SMTP sessions, {} mail "
                "transactions, {} events from {} file(s) in {:.2f} s -> {}\n",
                count("packets"), count("connections"), count("smtp_sessions"),
-               count("smtp_transactions"), count("events"), arguments.captures.size(),
+               count("smtp_transactions"), count("events") + change_events,
+               arguments.captures.size(),
                elapsed, escape_control(arguments.db));
     if (options.blocklists) {
       fmt::print(stderr,

@@ -31,6 +31,8 @@ constexpr int kThrottled = 4127;
 constexpr int kBotLikeClient = 4184;
 constexpr int kBulkMailClient = 4185;
 constexpr int kPeerOnBlocklist = 4300;
+constexpr int kNeverSeenBefore = 4301;
+constexpr int kSurge = 4302;
 }  // namespace rule_id
 
 }  // namespace spamtap

@@ -68,6 +68,7 @@ class Pipeline : public ConnectionObserver {
 
   const std::map<std::string, uint64_t>& counters() const { return counters_; }
   uint64_t events_written() const { return events_written_; }
+  Timestamp first_packet() const { return first_packet_; }
 
   void on_packet(Connection& connection, const Packet& packet, bool from_originator) override;
   void on_connection_end(Connection& connection) override;
