@@ -9,8 +9,6 @@
 // Every row has connection counts and first/last seen (the first connection's start,
 // the last connection's end). Reads only the store.
 //
-// LIMITATION: there is no filter by asset list yet (asset lists are not in the store in
-// a form this report reads); filter by one host with `host` instead.
 // LIMITATION: the hits in the filter are grouped in memory, so a store with millions of
 // blocklist events needs a time range to stay quick.
 #pragma once
