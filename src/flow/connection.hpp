@@ -24,6 +24,7 @@ enum class RoleRule : uint8_t {
   kSynAck,         // only the SYN-ACK was seen; its sender is the responder
   kWellKnownPort,  // no handshake seen; the side on a service port is the responder
   kFirstPacket,    // none of the above; the first packet's sender is the originator
+  kSmtpGreeting,   // decided later: the side that greets like an SMTP server responds
 };
 
 enum class ConnectionEnd : uint8_t {
@@ -78,6 +79,7 @@ struct Connection {
   bool originator_local = false;
   bool responder_local = false;
   bool smtp = false;  // the conversation was analyzed as SMTP
+  uint64_t missed_bytes = 0;  // stream bytes reassembly never saw (analyzed connections)
   std::unique_ptr<ConnectionExtension> extension;
 
   // Intrusive least-recently-active list, maintained by the flow table.

@@ -421,6 +421,7 @@ const char* to_string(RoleRule rule) {
     case RoleRule::kSynAck: return "syn_ack";
     case RoleRule::kWellKnownPort: return "service_port";
     case RoleRule::kFirstPacket: return "first_packet";
+    case RoleRule::kSmtpGreeting: return "smtp_greeting";
   }
   return "unknown";
 }

@@ -126,9 +126,24 @@ bool Pipeline::should_analyze_smtp(const Connection& connection, const Packet& p
          starts_like_greeting(packet.payload);
 }
 
+bool Pipeline::greets_as_originator(const Connection& connection, const Packet& packet,
+                                    bool from_originator) const {
+  return from_originator && connection.key.protocol == ip_protocol::kTcp &&
+         connection.role_rule == RoleRule::kFirstPacket && connection.responder.packets == 0 &&
+         connection.originator.payload_bytes == packet.payload_length &&
+         starts_like_greeting(packet.payload);
+}
+
 void Pipeline::on_packet(Connection& connection, const Packet& packet, bool from_originator) {
   auto* analysis = static_cast<SmtpAnalysis*>(connection.extension.get());
   if (!analysis) {
+    if (greets_as_originator(connection, packet, from_originator)) {
+      // Picked up without a handshake and no port decided the roles: the side that
+      // greets like an SMTP server is the responder.
+      flows_.swap_roles(connection);
+      connection.role_rule = RoleRule::kSmtpGreeting;
+      from_originator = false;
+    }
     if (!should_analyze_smtp(connection, packet, from_originator)) return;
     connection.extension = std::make_unique<SmtpAnalysis>(options_.stream, options_.smtp);
     analysis = static_cast<SmtpAnalysis*>(connection.extension.get());
@@ -237,6 +252,7 @@ void Pipeline::on_connection_end(Connection& connection) {
     const auto& client = analysis->client_stream.counters();
     const auto& server = analysis->server_stream.counters();
     counters_["reassembly_gap_bytes"] += client.gap_bytes + server.gap_bytes;
+    connection.missed_bytes = client.gap_bytes + server.gap_bytes;
     counters_["reassembly_retransmitted_bytes"] +=
         client.retransmitted_bytes + server.retransmitted_bytes;
     counters_["reassembly_inconsistent_overlap_bytes"] +=

@@ -75,6 +75,8 @@ class Pipeline : public ConnectionObserver {
 
  private:
   class SmtpAnalysis;
+  bool greets_as_originator(const Connection& connection, const Packet& packet,
+                            bool from_originator) const;
   bool should_analyze_smtp(const Connection& connection, const Packet& packet,
                            bool from_originator) const;
   void collect(Connection& connection, SmtpAnalysis& analysis);

@@ -45,6 +45,7 @@ nlohmann::json to_json(const Connection& c) {
       {"ended_by", to_string(c.end)},
       {"role_rule", to_string(c.role_rule)},
       {"service", c.smtp ? nlohmann::json("smtp") : nlohmann::json(nullptr)},
+      {"missed_bytes", c.missed_bytes},
   };
 }
 

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS connections (
   handshake INTEGER NOT NULL,
   ended_by TEXT NOT NULL,
   role_rule TEXT NOT NULL,
-  service TEXT
+  service TEXT,
+  missed_bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS connections_orig ON connections(orig_addr, start_ns);
 CREATE INDEX IF NOT EXISTS connections_resp ON connections(resp_addr, start_ns);
@@ -213,8 +214,8 @@ bool SqliteStore::prepare_all(std::string* error) {
        "INSERT INTO connections (id, start_ns, end_ns, protocol, orig_addr, orig_port, "
        "resp_addr, resp_port, orig_local, resp_local, orig_packets, orig_ip_bytes, "
        "orig_payload_bytes, resp_packets, resp_ip_bytes, resp_payload_bytes, state, "
-       "handshake, ended_by, role_rule, service) "
-       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+       "handshake, ended_by, role_rule, service, missed_bytes) "
+       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
       {&insert_smtp_,
        "INSERT INTO smtp_transactions (connection_id, time_ns, client, server, server_port, "
        "helo, mail_from, mail_code, recipients_accepted, recipients_refused, data_code, "
@@ -315,6 +316,7 @@ void SqliteStore::write_connection(const Connection& c) {
   } else {
     sqlite3_bind_null(s, 21);
   }
+  bind_int(s, 22, static_cast<int64_t>(c.missed_bytes));
   step(s);
 }
 

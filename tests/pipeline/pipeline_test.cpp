@@ -12,7 +12,8 @@ namespace {
 
 struct MemorySink : RecordSink {
   void write_connection(const Connection& c) override {
-    connections.push_back({c.key, c.originator, c.responder, c.smtp, c.role_rule});
+    connections.push_back(
+        {c.key, c.originator, c.responder, c.smtp, c.role_rule, c.missed_bytes});
   }
   void write_smtp(const SmtpRecord& r) override { transactions.push_back(r); }
   void write_exchange(const SmtpExchangeRecord& r) override { exchanges.push_back(r); }
@@ -28,6 +29,7 @@ struct MemorySink : RecordSink {
     SideCounters responder;
     bool smtp;
     RoleRule rule;
+    uint64_t missed_bytes;
   };
   std::vector<ConnectionCopy> connections;
   std::vector<SmtpRecord> transactions;
@@ -323,6 +325,31 @@ TEST(Pipeline, GlobalReassemblyCapGivesUpOnHoles) {
   pipeline.finish();
   EXPECT_EQ(pipeline.counters().at("reassembly_global_cap_flushes"), 1u);
   EXPECT_EQ(pipeline.counters().at("reassembly_gap_bytes"), 25u);  // the MAIL line
+  ASSERT_EQ(sink.connections.size(), 1u);
+  EXPECT_EQ(sink.connections[0].missed_bytes, 25u);
+}
+
+TEST(Pipeline, MidstreamOnUnknownPortsTheGreeterIsTheServer) {
+  MemorySink sink;
+  Pipeline pipeline({}, {&sink});
+  // Both ports are ephemeral and the handshake was not captured; the first packet is
+  // the server's greeting, so first-packet order alone would make the server the client.
+  Conversation c("10.1.0.72", 40006, "198.51.100.30", 45000);
+  c.server("220 mx.example ESMTP\r\n");
+  c.client("EHLO host.example.org\r\n");
+  c.server("250 mx.example\r\n");
+  c.client("QUIT\r\n");
+  c.server("221 Bye\r\n");
+  c.run(pipeline);
+  pipeline.finish();
+  ASSERT_EQ(sink.connections.size(), 1u);
+  EXPECT_EQ(sink.connections[0].rule, RoleRule::kSmtpGreeting);
+  EXPECT_EQ(sink.connections[0].key.originator.to_string(), "10.1.0.72");
+  EXPECT_EQ(sink.connections[0].key.responder_port, 45000);
+  EXPECT_EQ(sink.connections[0].originator.packets, 2u);  // EHLO, QUIT
+  EXPECT_EQ(sink.connections[0].responder.packets, 3u);
+  ASSERT_EQ(sink.sessions.size(), 1u);
+  EXPECT_EQ(sink.sessions[0].summary.helo, "host.example.org");
 }
 
 }  // namespace
