@@ -67,7 +67,10 @@ void find_surges(const std::string& kind, const std::string& key, const std::str
   for (const auto& [bucket, value] : series) {
     if (bucket < first_output || bucket > last_output) continue;
     if (value <= options.surge.min_jump) continue;  // cannot pass the threshold
-    int64_t window_start = std::max(bucket - history * step, data_start);
+    // A baseline is the series' own past: a host or port first seen now is new, not
+    // surging, however much it does.
+    int64_t own_start = std::max(data_start, series.begin()->first);
+    int64_t window_start = std::max(bucket - history * step, own_start);
     int64_t buckets = (bucket - window_start) / step;
     if (buckets * 2 < history) continue;  // too little history to judge
 
