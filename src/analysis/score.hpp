@@ -17,7 +17,7 @@ struct ScoreSettings {
   double threshold = 5.0;
   Timestamp half_life = seconds(24 * 3600);
   double rule_cap = 3.0;  // at most this many decayed events count per rule
-  std::map<int, double> weights{{4122, 4.0}, {4123, 3.0}, {4124, 4.0}, {4125, 3.0},
+  std::map<int, double> weights{{4122, 4.0}, {4123, 5.0}, {4124, 4.0}, {4125, 3.0},
                                 {4126, 4.0}, {4127, 1.0}, {4184, 2.0}, {4185, 3.0},
                                 {4300, 1.0}, {4301, 0.5}, {4302, 1.0}};
   double mail_user_discount = 2.0;       // IMAP/POP3 reading or 587/465 submission

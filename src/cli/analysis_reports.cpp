@@ -70,7 +70,15 @@ int run(const std::string& name, const Arguments& arguments) {
     return exit_code::kUsage;
   }
   ReportOptions options;
-  options.host = arguments.host;
+  if (!arguments.host.empty()) {
+    auto host = canonical_address(arguments.host);
+    if (!host) {
+      fmt::print(stderr, "spamtap report: --host: '{}' is not an IPv4 or IPv6 address\n",
+                 escape_control(arguments.host));
+      return exit_code::kUsage;
+    }
+    options.host = *host;
+  }
   if (!arguments.asset.empty()) options.asset = arguments.asset;
   if (arguments.port >= 0) options.port = arguments.port;
   options.include_remote = arguments.include_remote;

@@ -222,7 +222,10 @@ int run_analyze(const AnalyzeArguments& arguments) {
   }
   pipeline.finish();
   store->flush();
-  uint64_t change_events = report_changes(arguments.db, pipeline.first_packet(), sinks);
+  // A run without packets has nothing new in it.
+  uint64_t change_events = pipeline.first_packet() > 0
+                               ? report_changes(arguments.db, pipeline.first_packet(), sinks)
+                               : 0;
   if (alerts) alerts->close();
   store->flush();
   if (json) json->flush();

@@ -36,7 +36,15 @@ int run_report(const ReportArguments& arguments, ReportFunction report) {
     return exit_code::kUsage;
   }
   ReportFilter filter;
-  filter.host = arguments.host;
+  if (!arguments.host.empty()) {
+    auto host = canonical_address(arguments.host);
+    if (!host) {
+      fmt::print(stderr, "spamtap report: --host: '{}' is not an IPv4 or IPv6 address\n",
+                 escape_control(arguments.host));
+      return exit_code::kUsage;
+    }
+    filter.host = *host;
+  }
   filter.asset = arguments.asset;
   Timestamp time = 0;
   if (!arguments.since.empty()) {

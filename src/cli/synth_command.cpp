@@ -71,7 +71,7 @@ void register_synth_command(CLI::App &app, int *result) {
       const auto capture_time = synth::parse_duration(arguments->duration);
       if (!capture_time) {
         std::cerr << "spamtap synth: --duration '" << arguments->duration
-                  << "' is not a duration such as 90s, 15m, 1h or 2d\n";
+                  << "' is not a duration from 1s to 366d, such as 90s, 15m, 1h or 2d\n";
         *result = exit_code::kUsage;
         return;
       }

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <filesystem>
 #include <set>
 
 #include "detect/catalog.hpp"
@@ -317,6 +318,11 @@ std::optional<Timestamp> parse_duration(const std::string& text) {
 std::optional<Config> load_config(const std::string& path, std::string* error) {
   Config config;
   Reader reader(path);
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    *error = path + ": is a directory, not a configuration file";
+    return std::nullopt;
+  }
   try {
     toml::table root = toml::parse_file(path);
     reader.only(root, "", {"network", "rules", "score", "asset", "blocklist", "syslog"});

@@ -74,6 +74,12 @@ uint64_t IpAddress::hash() const {
   return h;
 }
 
+std::optional<std::string> canonical_address(std::string_view text) {
+  auto address = IpAddress::parse(text);
+  if (!address) return std::nullopt;
+  return address->to_string();
+}
+
 std::optional<Cidr> Cidr::parse(std::string_view text, bool* had_host_bits) {
   if (had_host_bits) *had_host_bits = false;
   auto slash = text.find('/');

@@ -48,6 +48,10 @@ class IpAddress {
   bool is_v6_ = false;
 };
 
+// The canonical text of an address typed by an operator ("FE80:0::1" -> "fe80::1"), as
+// the store writes it; nullopt when the text is not an address.
+std::optional<std::string> canonical_address(std::string_view text);
+
 // A network prefix: address plus length, with host bits cleared.
 struct Cidr {
   IpAddress network;

@@ -33,6 +33,16 @@ size_t valid_sequence_length(std::string_view text, size_t at) {
   return length;
 }
 
+// U+200E/U+200F, U+2028/U+2029, U+202A..U+202E and U+2066..U+2069 at `at` (E2 lead).
+bool is_format_control(std::string_view text, size_t at) {
+  auto second = static_cast<uint8_t>(text[at + 1]);
+  auto third = static_cast<uint8_t>(text[at + 2]);
+  if (second == 0x80) {
+    return third == 0x8E || third == 0x8F || (third >= 0xA8 && third <= 0xAE);
+  }
+  return second == 0x81 && third >= 0xA6 && third <= 0xA9;
+}
+
 }  // namespace
 
 std::string to_valid_utf8(std::string_view text) {
@@ -62,6 +72,15 @@ std::string escape_control(std::string_view text) {
       char buffer[8];
       snprintf(buffer, sizeof buffer, "\\x%02x", c);
       out += buffer;
+    } else if (c == 0xE2 && at + 2 < valid.size() && is_format_control(valid, at)) {
+      // Bidirectional overrides and line separators can reorder or break what an
+      // operator reads; show them as code points.
+      unsigned code = ((c & 0x0F) << 12) | ((static_cast<uint8_t>(valid[at + 1]) & 0x3F) << 6) |
+                      (static_cast<uint8_t>(valid[at + 2]) & 0x3F);
+      char buffer[12];
+      snprintf(buffer, sizeof buffer, "\\u%04x", code);
+      out += buffer;
+      at += 2;
     } else if (c1) {
       char buffer[8];
       snprintf(buffer, sizeof buffer, "\\x%02x", static_cast<uint8_t>(valid[at + 1]));

@@ -56,7 +56,8 @@ std::optional<Timestamp> parse_duration(std::string_view text) {
     return std::nullopt;
   }
   const double nanoseconds = number * scale * 1e9;
-  if (!(nanoseconds > 0) || nanoseconds > 9e18) return std::nullopt;
+  // At most a year of capture time: capture timestamps must stay far from overflow.
+  if (!(nanoseconds > 0) || nanoseconds > 366.0 * 86400 * 1e9) return std::nullopt;
   return static_cast<Timestamp>(std::llround(nanoseconds));
 }
 

@@ -106,6 +106,10 @@ TEST(Text, EscapesControlAndRepairsUtf8) {
                            "31m"),
             "\\x9b31m");
   EXPECT_EQ(std::string(truncate_utf8("caf\xC3\xA9", 4)), "caf");
+  // Right-to-left override (U+202E) and line separator (U+2028) are shown, not obeyed.
+  EXPECT_EQ(escape_control("a\xE2\x80\xAEgpj.exe"), "a\\u202egpj.exe");
+  EXPECT_EQ(escape_control("x\xE2\x80\xA8y"), "x\\u2028y");
+  EXPECT_EQ(escape_control("\xE2\x80\x94"), "\xE2\x80\x94");  // an em dash stays
 }
 
 TEST(CsvOutput, QuotesAndDefusesFormulas) {
@@ -114,7 +118,8 @@ TEST(CsvOutput, QuotesAndDefusesFormulas) {
   table.rows.push_back({"=cmd|' /C calc'!A0", "x,\"y\"\nz"});
   std::ostringstream out;
   render(table, OutputFormat::kCsv, out);
-  EXPECT_EQ(out.str(), "a,b\r\n'=cmd|' /C calc'!A0,\"x,\"\"y\"\"\nz\"\r\n");
+  // Quotes doubled, the formula defused, and the line break from the wire shown as \x0a.
+  EXPECT_EQ(out.str(), "a,b\r\n'=cmd|' /C calc'!A0,\"x,\"\"y\"\"\\x0az\"\r\n");
 }
 
 }  // namespace
