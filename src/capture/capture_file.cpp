@@ -77,4 +77,10 @@ std::string record_error(const std::string& path, uint64_t offset, const std::st
 
 }  // namespace capture_detail
 
+bool check_bpf_filter(const std::string& expression, std::string* error) {
+  if (expression.empty()) return true;
+  capture_detail::BpfFilter filter(expression);
+  return filter.prepare(link_type::kEthernet, error);
+}
+
 }  // namespace spamtap

@@ -36,6 +36,10 @@ struct Frame {
   const uint8_t* data = nullptr;  // valid until the next call to next()
 };
 
+// Compiles `expression` for Ethernet to find syntax errors before any file is read;
+// sets `error` to libpcap's message when it does not compile.
+bool check_bpf_filter(const std::string& expression, std::string* error);
+
 class CaptureFile {
  public:
   enum class ReadStatus { kFrame, kEnd, kError };

@@ -147,6 +147,11 @@ int run_analyze(const AnalyzeArguments& arguments) {
     options.home = *home;
   }
   options.bpf_filter = arguments.filter;
+  if (std::string error; !check_bpf_filter(arguments.filter, &error)) {
+    fmt::print(stderr, "spamtap analyze: --filter '{}': {}\n", escape_control(arguments.filter),
+               escape_control(error));
+    return exit_code::kUsage;
+  }
   options.flow.max_connections = arguments.max_connections;
   if (!arguments.blocklists.empty() || !config.blocklists.empty()) {
     int loaded = load_blocklists(arguments.blocklists, config.blocklists, arguments.quiet,

@@ -717,3 +717,17 @@ TEST(CaptureFile, ZstdWithNothingDecompressibleFailsAtOpenNamingTheFile) {
 
 }  // namespace
 }  // namespace spamtap
+
+namespace spamtap {
+namespace {
+
+TEST(CheckBpfFilter, SyntaxErrorsAreFoundBeforeReading) {
+  std::string error;
+  EXPECT_TRUE(check_bpf_filter("", &error));
+  EXPECT_TRUE(check_bpf_filter("tcp port 25 or tcp port 587", &error)) << error;
+  EXPECT_FALSE(check_bpf_filter("tcp port", &error));
+  EXPECT_FALSE(error.empty());
+}
+
+}  // namespace
+}  // namespace spamtap
