@@ -97,7 +97,8 @@ class Pipeline : public ConnectionObserver {
   Timestamp last_packet_ = 0;
   Timestamp started_ = 0;
   uint64_t events_written_ = 0;
-  size_t reassembly_held_ = 0;  // out-of-order bytes held by all SMTP streams
+  size_t reassembly_held_ = 0;
+  uint64_t frames_ = 0;  // out-of-order bytes held by all SMTP streams
   uint64_t smtp_sessions_ = 0;
   uint64_t smtp_transactions_ = 0;
   bool finished_ = false;
