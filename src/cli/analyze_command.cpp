@@ -33,6 +33,7 @@ struct AnalyzeArguments {
   std::string json_out;
   bool quiet = false;
   size_t max_connections = 1 << 20;
+  int workers = 1;
   std::vector<std::string> blocklists;
   std::vector<std::string> syslog;
   std::string config;
@@ -153,6 +154,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
     return exit_code::kUsage;
   }
   options.flow.max_connections = arguments.max_connections;
+  options.workers = arguments.workers;
   if (!arguments.blocklists.empty() || !config.blocklists.empty()) {
     int loaded = load_blocklists(arguments.blocklists, config.blocklists, arguments.quiet,
                                  &options.blocklists);
@@ -297,6 +299,13 @@ void register_analyze_command(CLI::App& app, int* result) {
                       "evicted (counted)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 28));
+  command->add_option("--workers", arguments->workers,
+                      "Analysis threads; connections are split among them by a hash of "
+                      "their addresses and ports, with the same results as one. More than 1 "
+                      "also puts reading, and detection with the store, on threads of "
+                      "their own")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   command
       ->add_option("--blocklist", arguments->blocklists,
                    "IP blocklist to match every connection against, repeatable: "

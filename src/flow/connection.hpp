@@ -82,15 +82,24 @@ struct Connection {
   uint64_t missed_bytes = 0;  // stream bytes reassembly never saw (analyzed connections)
   std::unique_ptr<ConnectionExtension> extension;
 
-  // Intrusive least-recently-active list, maintained by the flow table.
+  // Intrusive least-recently-active list, maintained by the flow table: one list per
+  // idle-timeout class, so the head of each list is the next of its class to expire.
   uint32_t older = UINT32_MAX;
   uint32_t newer = UINT32_MAX;
+  uint8_t idle_class = 0;
+  // Position in the input of the packet that last touched it (the flow table's
+  // sequence). Orders expiries the same way however the input is split over workers.
+  uint64_t last_sequence = 0;
 
   bool handshake_completed() const {
     return (tcp_flags_seen & tcp_seen::kSyn) && (tcp_flags_seen & tcp_seen::kSynAck) &&
            (tcp_flags_seen & tcp_seen::kHandshakeAck);
   }
   bool closed() const;
+
+  // A copy of everything but the extension and the list links, for records that
+  // outlive the table's slot.
+  Connection snapshot() const;
 };
 
 // A compact summary in the spirit of the conn_state codes operators know from Zeek:

@@ -90,10 +90,17 @@ uint32_t FlowTable::find(const Packet& packet, uint64_t hash, size_t* slot_out) 
   }
 }
 
-void FlowTable::process(const Packet& packet) {
-  counters_.packets++;
-  if (packet.time > now_) now_ = packet.time;
+void FlowTable::process(const Packet& packet) { process(packet, counters_.packets + 1); }
+
+void FlowTable::advance(Timestamp now) {
+  if (now <= now_) return;
+  now_ = now;
   expire(now_);
+}
+
+void FlowTable::process(const Packet& packet, uint64_t sequence) {
+  counters_.packets++;
+  advance(packet.time);
 
   uint64_t hash = hash_of(packet.source, packet.source_port, packet.destination,
                           packet.destination_port, packet.protocol);
@@ -126,6 +133,7 @@ void FlowTable::process(const Packet& packet) {
   if (packet.time < connection.first_time) connection.first_time = packet.time;
   if (packet.time > connection.last_time) connection.last_time = packet.time;
   if (is_tcp) update_tcp_state(connection, packet, from_originator);
+  connection.last_sequence = sequence;
   touch(index);
 
   observer_->on_packet(connection, packet, from_originator);
@@ -155,9 +163,12 @@ void FlowTable::update_tcp_state(Connection& connection, const Packet& packet,
 }
 
 uint32_t FlowTable::create(const Packet& packet, uint64_t hash) {
-  if (active_ >= limits_.max_connections && oldest_ != kEmpty) {
-    counters_.evicted++;
-    end_connection(oldest_, ConnectionEnd::kEvicted);
+  if (active_ >= limits_.max_connections) {
+    uint32_t oldest = least_recent(false);
+    if (oldest != kEmpty) {
+      counters_.evicted++;
+      end_connection(oldest, ConnectionEnd::kEvicted);
+    }
   }
   if ((active_ + 1) * 2 > index_.size()) grow_index();
 
@@ -229,6 +240,7 @@ uint32_t FlowTable::create(const Packet& packet, uint64_t hash) {
   index_[slot] = index;
   active_++;
   counters_.connections_created++;
+  observer_->on_connection_start(connection);
   return index;
 }
 
@@ -307,65 +319,114 @@ void FlowTable::grow_index() {
 
 void FlowTable::unlink(uint32_t index) {
   Connection& connection = pool_[index];
+  Lru& lru = lru_[connection.idle_class];
   if (connection.older != kEmpty) pool_[connection.older].newer = connection.newer;
   if (connection.newer != kEmpty) pool_[connection.newer].older = connection.older;
-  if (oldest_ == index) oldest_ = connection.newer;
-  if (newest_ == index) newest_ = connection.older;
+  if (lru.oldest == index) lru.oldest = connection.newer;
+  if (lru.newest == index) lru.newest = connection.older;
   connection.older = kEmpty;
   connection.newer = kEmpty;
 }
 
 void FlowTable::touch(uint32_t index) {
-  if (newest_ == index) return;
   Connection& connection = pool_[index];
-  bool linked = connection.older != kEmpty || connection.newer != kEmpty || oldest_ == index;
-  if (linked) unlink(index);
-  connection.older = newest_;
+  uint8_t idle_class = idle_class_of(connection);
+  Lru& current = lru_[connection.idle_class];
+  bool linked = connection.older != kEmpty || connection.newer != kEmpty ||
+                current.oldest == index;
+  if (linked) {
+    if (idle_class == connection.idle_class && current.newest == index) return;
+    unlink(index);
+  }
+  connection.idle_class = idle_class;
+  Lru& lru = lru_[idle_class];
+  connection.older = lru.newest;
   connection.newer = kEmpty;
-  if (newest_ != kEmpty) pool_[newest_].newer = index;
-  newest_ = index;
-  if (oldest_ == kEmpty) oldest_ = index;
+  if (lru.newest != kEmpty) pool_[lru.newest].newer = index;
+  lru.newest = index;
+  if (lru.oldest == kEmpty) lru.oldest = index;
 }
 
-Timestamp FlowTable::idle_timeout(const Connection& connection) const {
+uint8_t FlowTable::idle_class_of(const Connection& connection) const {
   switch (connection.key.protocol) {
-    case ip_protocol::kTcp:
-      return connection.closed() ? limits_.closed_linger : limits_.tcp_idle_timeout;
-    case ip_protocol::kUdp: return limits_.udp_idle_timeout;
+    case ip_protocol::kTcp: return connection.closed() ? 1 : 0;
+    case ip_protocol::kUdp: return 2;
+    default: return 3;
+  }
+}
+
+Timestamp FlowTable::idle_timeout(uint8_t idle_class) const {
+  switch (idle_class) {
+    case 0: return limits_.tcp_idle_timeout;
+    case 1: return limits_.closed_linger;
+    case 2: return limits_.udp_idle_timeout;
     default: return limits_.icmp_idle_timeout;
   }
 }
 
+uint32_t FlowTable::least_recent(bool expired_only) const {
+  uint32_t best = kEmpty;
+  for (uint8_t idle_class = 0; idle_class < kIdleClasses; ++idle_class) {
+    uint32_t head = lru_[idle_class].oldest;
+    if (head == kEmpty) continue;
+    const Connection& connection = pool_[head];
+    if (expired_only && now_ - connection.last_time <= idle_timeout(idle_class)) continue;
+    if (best == kEmpty || connection.last_sequence < pool_[best].last_sequence) best = head;
+  }
+  return best;
+}
+
 void FlowTable::expire(Timestamp now) {
-  // LIMITATION: only the least recently active connection is checked, so a connection
-  // with a short timeout behind one with a long timeout leaves late (by at most the
-  // longer timeout). Counts are unaffected; only the moment of leaving moves.
-  while (oldest_ != kEmpty) {
-    const Connection& connection = pool_[oldest_];
-    if (now - connection.last_time <= idle_timeout(connection)) break;
+  now_ = std::max(now_, now);
+  // Within a class every connection waits the same time, so only list heads can be due;
+  // among the due heads the least recently touched leaves first.
+  // LIMITATION: with capture timestamps that go backwards a connection touched later
+  // can have an earlier last packet; it then waits behind its list's head.
+  for (uint32_t index = least_recent(true); index != kEmpty; index = least_recent(true)) {
+    const Connection& connection = pool_[index];
     if (connection.closed()) {
-      end_connection(oldest_,
-                     (connection.tcp_flags_seen & (tcp_seen::kOrigRst | tcp_seen::kRespRst))
-                         ? ConnectionEnd::kRst
-                         : ConnectionEnd::kFin);
+      end_connection(index, (connection.tcp_flags_seen & (tcp_seen::kOrigRst | tcp_seen::kRespRst))
+                                ? ConnectionEnd::kRst
+                                : ConnectionEnd::kFin);
     } else {
       counters_.timed_out++;
-      end_connection(oldest_, ConnectionEnd::kIdleTimeout);
+      end_connection(index, ConnectionEnd::kIdleTimeout);
     }
   }
 }
 
 void FlowTable::finish() {
-  while (oldest_ != kEmpty) {
-    const Connection& connection = pool_[oldest_];
+  for (uint32_t index = least_recent(false); index != kEmpty; index = least_recent(false)) {
+    const Connection& connection = pool_[index];
     ConnectionEnd reason = ConnectionEnd::kEndOfInput;
     if (connection.closed()) {
       reason = (connection.tcp_flags_seen & (tcp_seen::kOrigRst | tcp_seen::kRespRst))
                    ? ConnectionEnd::kRst
                    : ConnectionEnd::kFin;
     }
-    end_connection(oldest_, reason);
+    end_connection(index, reason);
   }
+}
+
+Connection Connection::snapshot() const {
+  Connection copy;
+  copy.id = id;
+  copy.key = key;
+  copy.first_time = first_time;
+  copy.last_time = last_time;
+  copy.originator = originator;
+  copy.responder = responder;
+  copy.tcp_flags_seen = tcp_flags_seen;
+  copy.initial_sequence = initial_sequence;
+  copy.role_rule = role_rule;
+  copy.end = end;
+  copy.originator_local = originator_local;
+  copy.responder_local = responder_local;
+  copy.smtp = smtp;
+  copy.missed_bytes = missed_bytes;
+  copy.idle_class = idle_class;
+  copy.last_sequence = last_sequence;
+  return copy;
 }
 
 std::string connection_state(const Connection& c) {

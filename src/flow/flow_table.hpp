@@ -32,6 +32,8 @@ class ConnectionObserver {
   virtual ~ConnectionObserver() = default;
   // Called after the counters were updated. `from_originator` tells the direction.
   virtual void on_packet(Connection& connection, const Packet& packet, bool from_originator) = 0;
+  // A new connection got its id and roles; its first packet follows.
+  virtual void on_connection_start(Connection&) {}
   virtual void on_connection_end(Connection& connection) = 0;
 };
 
@@ -53,6 +55,12 @@ class FlowTable {
   FlowTable& operator=(const FlowTable&) = delete;
 
   void process(const Packet& packet);
+  // `sequence` is the packet's position in the whole input (increasing); a table fed a
+  // share of the input uses it so that its expiries keep the input's order.
+  void process(const Packet& packet, uint64_t sequence);
+  // Moves the clock to `now` and ends every connection idle for longer than its
+  // timeout, the least recently touched first.
+  void advance(Timestamp now);
   // Ends every connection still open (reason: end of input).
   void finish();
   // Swaps originator and responder of a connection picked up midstream, when a later
@@ -75,7 +83,11 @@ class FlowTable {
   void touch(uint32_t index);
   void unlink(uint32_t index);
   void expire(Timestamp now);
-  Timestamp idle_timeout(const Connection& connection) const;
+  // The least recently touched connection of all lists (kEmpty when there is none);
+  // with `expired_only`, of those idle past their timeout at `now_`.
+  uint32_t least_recent(bool expired_only) const;
+  uint8_t idle_class_of(const Connection& connection) const;
+  Timestamp idle_timeout(uint8_t idle_class) const;
   void update_tcp_state(Connection& connection, const Packet& packet, bool from_originator);
 
   FlowLimits limits_;
@@ -86,8 +98,13 @@ class FlowTable {
   std::vector<uint32_t> free_;
   std::vector<uint32_t> index_;  // open addressing: pool index or kEmpty
   size_t active_ = 0;
-  uint32_t oldest_ = kEmpty;
-  uint32_t newest_ = kEmpty;
+  // Idle classes: open TCP, closed TCP (lingering), UDP, everything else.
+  static constexpr int kIdleClasses = 4;
+  struct Lru {
+    uint32_t oldest = kEmpty;
+    uint32_t newest = kEmpty;
+  };
+  Lru lru_[kIdleClasses];
   uint64_t next_id_ = 1;
   Timestamp now_ = 0;
   FlowCounters counters_;

@@ -15,9 +15,11 @@
 
 #include "capture/capture_file.hpp"
 #include "decode/decoder.hpp"
-#include "detect/blocklist_detector.hpp"
 #include "detect/spam_detector.hpp"
 #include "flow/flow_table.hpp"
+#include "pipeline/collector.hpp"
+#include "pipeline/parallel.hpp"
+#include "pipeline/shard.hpp"
 #include "reassembly/stream.hpp"
 #include "smtp/session.hpp"
 #include "store/records.hpp"
@@ -36,6 +38,10 @@ struct AnalysisOptions {
   std::shared_ptr<const intel::BlocklistSet> blocklists;
   // Global cap on bytes held out of order by all SMTP streams together.
   size_t max_reassembly_bytes = 256 * 1024 * 1024;
+  // Analysis threads. 1: everything on the caller's thread. More: the caller reads,
+  // that many workers analyze their share of the connections, and one more thread
+  // runs detection and the stores; the results are the same as with one.
+  int workers = 1;
 };
 
 struct Progress {
@@ -51,10 +57,10 @@ enum class FileOutcome {
   kNotReadable,   // could not be opened as a capture
 };
 
-class Pipeline : public ConnectionObserver {
+class Pipeline {
  public:
   Pipeline(AnalysisOptions options, std::vector<RecordSink*> sinks);
-  ~Pipeline() override;
+  ~Pipeline();
 
   // Reads one capture. `message` explains a damaged or unreadable file.
   FileOutcome process_file(const std::string& path, std::string* message,
@@ -62,45 +68,31 @@ class Pipeline : public ConnectionObserver {
   // Processes one already-captured frame (used by tests and live capture).
   void process_frame(const Frame& frame);
   // Swaps in a newly loaded set (a reload); connections that end from now on use it.
+  // Safe to call from another thread.
   void set_blocklists(std::shared_ptr<const intel::BlocklistSet> blocklists);
   // Ends every open connection and writes the run record.
   void finish();
 
   const std::map<std::string, uint64_t>& counters() const { return counters_; }
-  uint64_t events_written() const { return events_written_; }
+  uint64_t events_written() const { return collector_.events_written(); }
   Timestamp first_packet() const { return first_packet_; }
 
-  void on_packet(Connection& connection, const Packet& packet, bool from_originator) override;
-  void on_connection_end(Connection& connection) override;
-
  private:
-  class SmtpAnalysis;
-  bool greets_as_originator(const Connection& connection, const Packet& packet,
-                            bool from_originator) const;
-  bool should_analyze_smtp(const Connection& connection, const Packet& packet,
-                           bool from_originator) const;
-  void collect(Connection& connection, SmtpAnalysis& analysis);
-  void emit_event(const Event& event);
-  void emit_detections();
-  static SmtpContext smtp_context(const Connection& connection);
-
   AnalysisOptions options_;
   std::vector<RecordSink*> sinks_;
-  Decoder decoder_;
-  FlowTable flows_;
-  SpamDetector detector_;
-  BlocklistDetector blocklist_detector_;
-  std::vector<Event> blocklist_events_;  // reused for every connection
+  Collector collector_;
+  // One worker: the shard runs here and speaks to the collector directly.
+  std::unique_ptr<Collector::Port> port_;
+  std::unique_ptr<Decoder> decoder_;
+  std::unique_ptr<Shard> shard_;
+  // More workers.
+  std::unique_ptr<ParallelAnalysis> parallel_;
   std::vector<std::string> inputs_;
   std::map<std::string, uint64_t> counters_;
   Timestamp first_packet_ = 0;
   Timestamp last_packet_ = 0;
   Timestamp started_ = 0;
-  uint64_t events_written_ = 0;
-  size_t reassembly_held_ = 0;
-  uint64_t frames_ = 0;  // out-of-order bytes held by all SMTP streams
-  uint64_t smtp_sessions_ = 0;
-  uint64_t smtp_transactions_ = 0;
+  uint64_t frames_ = 0;
   bool finished_ = false;
 };
 

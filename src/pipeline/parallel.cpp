@@ -1,0 +1,538 @@
+#include "pipeline/parallel.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <variant>
+
+namespace spamtap {
+
+namespace {
+
+// A batch is handed over when it holds this many frames or this many bytes.
+constexpr size_t kBatchFrames = 4096;
+constexpr size_t kBatchBytes = 4 * 1024 * 1024;
+// Batches in flight per worker before the reader waits.
+constexpr size_t kQueueDepth = 8;
+
+constexpr uint64_t kEndOfInput = std::numeric_limits<uint64_t>::max();
+
+uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDULL;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+bool has_ports(uint8_t protocol) {
+  return protocol == ip_protocol::kTcp || protocol == ip_protocol::kUdp;
+}
+
+// A queue with a fixed capacity: `push` waits while it is full, `pop` while it is empty.
+template <typename T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(size_t capacity) : capacity_(capacity) {}
+  void push(T value) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return items_.size() < capacity_; });
+    items_.push_back(std::move(value));
+    not_empty_.notify_one();
+  }
+  T pop() {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !items_.empty(); });
+    T value = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return value;
+  }
+
+ private:
+  size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable not_full_;
+  std::condition_variable not_empty_;
+  std::deque<T> items_;
+};
+
+// Where a record sits in the order one worker would have produced: the input position
+// that caused it; at one position, expiries (phase 0, the least recently touched
+// connection first) come before the packet's own work (phase 1).
+struct Key {
+  uint64_t sequence = 0;
+  uint8_t phase = 0;
+  uint64_t touched = 0;  // phase 0: the ending connection's last packet position
+
+  friend bool operator<(const Key& a, const Key& b) {
+    if (a.sequence != b.sequence) return a.sequence < b.sequence;
+    if (a.phase != b.phase) return a.phase < b.phase;
+    return a.touched < b.touched;
+  }
+};
+
+struct Started {
+  uint64_t id;
+};
+struct Greeting {
+  SmtpContext context;
+  smtp::Reply reply;
+};
+struct ExchangeNews {
+  SmtpContext context;
+  smtp::Exchange exchange;
+};
+struct TransactionNews {
+  SmtpContext context;
+  smtp::Transaction transaction;
+};
+struct AnomalyNews {
+  AnomalyRecord record;
+};
+struct Collected {};
+struct SessionEnd {
+  SmtpContext context;
+  SmtpSessionRecord record;
+  Timestamp end_time;
+};
+struct ConnectionEnd {
+  Connection connection;
+};
+using News = std::variant<Started, Greeting, ExchangeNews, TransactionNews, AnomalyNews,
+                          Collected, SessionEnd, ConnectionEnd>;
+
+struct Message {
+  Key key;
+  News news;
+};
+
+// A worker's ShardOutput: keeps what the shard says, keyed, for the collector.
+class Recorder : public ShardOutput {
+ public:
+  void begin(uint64_t sequence, uint8_t phase) {
+    key_ = Key{sequence, phase, 0};
+    group_start_ = messages_.size();
+  }
+  std::vector<Message> take() {
+    group_start_ = 0;
+    return std::exchange(messages_, {});
+  }
+
+  void connection_started(uint64_t id) override { add(Started{id}); }
+  void greeting(const SmtpContext& context, const smtp::Reply& reply) override {
+    add(Greeting{context, reply});
+  }
+  void exchange(const SmtpContext& context, smtp::Exchange exchange) override {
+    add(ExchangeNews{context, std::move(exchange)});
+  }
+  void transaction(const SmtpContext& context, smtp::Transaction transaction) override {
+    add(TransactionNews{context, std::move(transaction)});
+  }
+  void anomaly(AnomalyRecord anomaly) override { add(AnomalyNews{std::move(anomaly)}); }
+  void collected() override { add(Collected{}); }
+  void session_end(const SmtpContext& context, SmtpSessionRecord record,
+                   Timestamp end_time) override {
+    add(SessionEnd{context, std::move(record), end_time});
+  }
+  void connection_end(Connection& connection) override {
+    add(ConnectionEnd{connection.snapshot()});
+    if (key_.phase == 0) {
+      // Everything since the previous ending belongs to this connection's ending.
+      for (size_t i = group_start_; i < messages_.size(); ++i) {
+        messages_[i].key.touched = connection.last_sequence;
+      }
+      group_start_ = messages_.size();
+    }
+  }
+
+ private:
+  void add(News news) { messages_.push_back(Message{key_, std::move(news)}); }
+
+  Key key_;
+  size_t group_start_ = 0;
+  std::vector<Message> messages_;
+};
+
+void replay(Message& message, Collector::Port& port) {
+  std::visit(
+      [&](auto& news) {
+        using T = std::decay_t<decltype(news)>;
+        if constexpr (std::is_same_v<T, Started>) {
+          port.connection_started(news.id);
+        } else if constexpr (std::is_same_v<T, Greeting>) {
+          port.greeting(news.context, news.reply);
+        } else if constexpr (std::is_same_v<T, ExchangeNews>) {
+          port.exchange(news.context, std::move(news.exchange));
+        } else if constexpr (std::is_same_v<T, TransactionNews>) {
+          port.transaction(news.context, std::move(news.transaction));
+        } else if constexpr (std::is_same_v<T, AnomalyNews>) {
+          port.anomaly(std::move(news.record));
+        } else if constexpr (std::is_same_v<T, Collected>) {
+          port.collected();
+        } else if constexpr (std::is_same_v<T, SessionEnd>) {
+          port.session_end(news.context, std::move(news.record), news.end_time);
+        } else {
+          port.connection_end(news.connection);
+        }
+      },
+      message.news);
+}
+
+}  // namespace
+
+uint32_t shard_of(const IpAddress& a, uint16_t port_a, const IpAddress& b, uint16_t port_b,
+                  uint8_t protocol, uint32_t shards) {
+  if (!has_ports(protocol)) port_a = port_b = 0;
+  // Symmetric: the sum of the two endpoint hashes does not depend on direction.
+  uint64_t ha = a.hash() ^ mix(port_a + 0x10000ULL);
+  uint64_t hb = b.hash() ^ mix(port_b + 0x10000ULL);
+  return static_cast<uint32_t>(mix(ha + hb + protocol) % shards);
+}
+
+bool quick_tuple(const Frame& frame, QuickTuple* tuple) {
+  const uint8_t* data = frame.data;
+  size_t length = frame.captured_length;
+  size_t offset = 0;
+  int version = 0;
+  switch (frame.link_type) {
+    case link_type::kEthernet:
+    case link_type::kLinuxSll: {
+      offset = frame.link_type == link_type::kEthernet ? 14 : 16;
+      if (length < offset) return false;
+      uint16_t ether_type = be16(data + offset - 2);
+      for (int tags = 0; ether_type == 0x8100 || ether_type == 0x88A8 || ether_type == 0x9100;
+           ++tags) {
+        if (tags == 2 || length < offset + 4) return false;
+        ether_type = be16(data + offset + 2);
+        offset += 4;
+      }
+      if (ether_type == 0x0800) {
+        version = 4;
+      } else if (ether_type == 0x86DD) {
+        version = 6;
+      } else {
+        return false;
+      }
+      break;
+    }
+    case link_type::kRaw:
+    case link_type::kRawAlt: break;
+    case link_type::kIpv4: version = 4; break;
+    case link_type::kIpv6: version = 6; break;
+    default: return false;
+  }
+  if (length <= offset) return false;
+  const uint8_t* ip = data + offset;
+  size_t captured = length - offset;
+  if ((ip[0] >> 4) != (version ? version : ip[0] >> 4)) return false;
+  version = ip[0] >> 4;
+
+  size_t transport = 0;
+  if (version == 4) {
+    size_t header_length = static_cast<size_t>(ip[0] & 0x0f) * 4;
+    if (header_length < 20 || captured < header_length) return false;
+    bool fragment = (be16(ip + 6) & 0x3FFF) != 0;  // more-fragments flag or an offset
+    if (fragment) return false;
+    tuple->protocol = ip[9];
+    tuple->source = IpAddress::v4_bytes(ip + 12);
+    tuple->destination = IpAddress::v4_bytes(ip + 16);
+    transport = header_length;
+  } else if (version == 6) {
+    if (captured < 40) return false;
+    tuple->protocol = ip[6];
+    tuple->source = IpAddress::v6_bytes(ip + 8);
+    tuple->destination = IpAddress::v6_bytes(ip + 24);
+    transport = 40;
+  } else {
+    return false;
+  }
+  if (has_ports(tuple->protocol)) {
+    if (captured < transport + 4) return false;
+    tuple->source_port = be16(ip + transport);
+    tuple->destination_port = be16(ip + transport + 2);
+    return true;
+  }
+  tuple->source_port = tuple->destination_port = 0;
+  return tuple->protocol == ip_protocol::kIcmp || tuple->protocol == ip_protocol::kIcmpV6;
+}
+
+// Frames of one stretch of input: every frame's time, and each worker's frames, either
+// raw (the worker decodes them) or decoded by the reader. Bytes are copies, owned here.
+struct ParallelAnalysis::Batch {
+  struct Item {
+    uint64_t sequence = 0;
+    bool decoded = false;
+    Frame frame;      // raw: data is null, the bytes start at `offset`
+    Packet packet;    // decoded: payload is empty, its captured bytes start at `offset`
+    size_t offset = 0;
+    size_t length = 0;
+  };
+  uint64_t first_sequence = 0;
+  std::vector<Timestamp> times;
+  std::vector<uint8_t> bytes;
+  std::vector<std::vector<Item>> items;
+  bool last = false;
+
+  void clear() {
+    times.clear();
+    bytes.clear();
+    for (auto& list : items) list.clear();
+    last = false;
+  }
+};
+
+// Batches are reused once every worker is done with them, so their buffers keep their
+// capacity instead of being allocated (and faulted in) again for each batch.
+class ParallelAnalysis::BatchPool {
+ public:
+  explicit BatchPool(size_t workers) : workers_(workers) {}
+  std::shared_ptr<Batch> get() {
+    Batch* batch = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        batch = free_.back().release();
+        free_.pop_back();
+      }
+    }
+    if (!batch) {
+      batch = new Batch;
+      batch->items.resize(workers_);
+      batch->times.reserve(kBatchFrames);
+      batch->bytes.reserve(kBatchBytes + 65536);
+    }
+    batch->clear();
+    return std::shared_ptr<Batch>(batch, [this](Batch* done) {
+      std::lock_guard lock(mutex_);
+      free_.emplace_back(done);
+    });
+  }
+
+ private:
+  size_t workers_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Batch>> free_;
+};
+
+struct ParallelAnalysis::Worker {
+  Worker(const ShardSettings& settings, const DecodeLimits& decode)
+      : decoder(decode), shard(settings, &recorder), input(kQueueDepth), output(kQueueDepth) {}
+
+  void run() {
+    for (;;) {
+      std::shared_ptr<Batch> batch = input.pop();
+      const auto& items = batch->items[id];
+      size_t next = 0;
+      Packet packet;
+      for (size_t i = 0; i < batch->times.size(); ++i) {
+        uint64_t sequence = batch->first_sequence + i;
+        recorder.begin(sequence, 0);
+        shard.advance(batch->times[i]);
+        if (next == items.size() || items[next].sequence != sequence) continue;
+        const Batch::Item& item = items[next++];
+        recorder.begin(sequence, 1);
+        bool usable = true;
+        if (item.decoded) {
+          packet = item.packet;
+          packet.payload = {batch->bytes.data() + item.offset, item.length};
+        } else {
+          Frame frame = item.frame;
+          frame.data = batch->bytes.data() + item.offset;
+          usable = decoder.decode(frame, &packet) == DecodeStatus::kPacket;
+        }
+        if (!usable) continue;
+        if (first == 0 || packet.time < first) first = packet.time;
+        if (packet.time > last) last = packet.time;
+        shard.process(packet, sequence);
+      }
+      bool end = batch->last;
+      batch.reset();  // back to the pool as soon as possible
+      if (end) {
+        recorder.begin(kEndOfInput, 0);
+        shard.finish();
+      }
+      output.push(Output{recorder.take(), end});
+      if (end) return;
+    }
+  }
+
+  struct Output {
+    std::vector<Message> messages;
+    bool last = false;
+  };
+
+  size_t id = 0;
+  Decoder decoder;
+  Recorder recorder;
+  Shard shard;
+  Timestamp first = 0;
+  Timestamp last = 0;
+  BoundedQueue<std::shared_ptr<Batch>> input;
+  BoundedQueue<Output> output;
+  std::thread thread;
+};
+
+ParallelAnalysis::ParallelAnalysis(int workers, const ShardSettings& settings,
+                                   const DecodeLimits& decode, Collector* collector)
+    : workers_count_(std::max(1, workers)),
+      collector_(collector),
+      reader_decoder_(decode),
+      pool_(std::make_unique<BatchPool>(static_cast<size_t>(workers_count_))) {
+  // Each worker gets its share of the caps that bound the whole run.
+  ShardSettings share = settings;
+  share.flow.max_connections = std::max<size_t>(1, settings.flow.max_connections / workers_count_);
+  share.max_reassembly_bytes = settings.max_reassembly_bytes / workers_count_;
+  for (int i = 0; i < workers_count_; ++i) {
+    workers_.push_back(std::make_unique<Worker>(share, decode));
+    workers_.back()->id = static_cast<size_t>(i);
+  }
+  for (auto& worker : workers_) {
+    worker->thread = std::thread([w = worker.get()] { w->run(); });
+  }
+  collector_thread_ = std::make_unique<std::thread>([this] { collect_loop(); });
+  batch_ = pool_->get();
+}
+
+ParallelAnalysis::~ParallelAnalysis() { finish(); }
+
+void ParallelAnalysis::frame(const Frame& frame, uint64_t sequence) {
+  Batch& batch = *batch_;
+  if (batch.times.empty()) batch.first_sequence = sequence;
+  batch.times.push_back(frame.time);
+
+  Batch::Item item;
+  item.sequence = sequence;
+  QuickTuple tuple;
+  uint32_t worker = 0;
+  if (quick_tuple(frame, &tuple)) {
+    reader_decoder_.advance(frame.time);
+    worker = shard_of(tuple.source, tuple.source_port, tuple.destination,
+                      tuple.destination_port, tuple.protocol, workers_count_);
+    item.frame = frame;
+    item.frame.data = nullptr;
+    item.offset = batch.bytes.size();
+    item.length = frame.captured_length;
+    batch.bytes.insert(batch.bytes.end(), frame.data, frame.data + frame.captured_length);
+  } else {
+    // Fragments, tunnels and other link layers: decoded here, where the fragment
+    // table is, and placed by the tuple of what came out.
+    Packet packet;
+    if (reader_decoder_.decode(frame, &packet) == DecodeStatus::kPacket) {
+      worker = shard_of(packet.source, packet.source_port, packet.destination,
+                        packet.destination_port, packet.protocol, workers_count_);
+      item.decoded = true;
+      item.offset = batch.bytes.size();
+      item.length = packet.payload.size();
+      batch.bytes.insert(batch.bytes.end(), packet.payload.begin(), packet.payload.end());
+      packet.payload = {};
+      item.packet = packet;
+    } else {
+      item.sequence = 0;
+    }
+  }
+  if (item.sequence != 0) batch.items[worker].push_back(item);
+  if (batch.times.size() >= kBatchFrames || batch.bytes.size() >= kBatchBytes) dispatch();
+}
+
+void ParallelAnalysis::dispatch() {
+  for (auto& worker : workers_) worker->input.push(batch_);
+  batch_ = pool_->get();
+}
+
+void ParallelAnalysis::collect_loop() {
+  std::vector<Collector::Port> ports;
+  ports.reserve(workers_.size());
+  for (size_t i = 0; i < workers_.size(); ++i) ports.emplace_back(collector_);
+  std::vector<Worker::Output> outputs(workers_.size());
+  std::vector<size_t> heads(workers_.size());
+  for (;;) {
+    for (size_t i = 0; i < workers_.size(); ++i) outputs[i] = workers_[i]->output.pop();
+    std::fill(heads.begin(), heads.end(), 0);
+    // Merge: the smallest key among the workers' next messages goes first; each
+    // worker's own messages are already in order.
+    for (;;) {
+      size_t best = workers_.size();
+      for (size_t i = 0; i < workers_.size(); ++i) {
+        if (heads[i] == outputs[i].messages.size()) continue;
+        if (best == workers_.size() ||
+            outputs[i].messages[heads[i]].key < outputs[best].messages[heads[best]].key) {
+          best = i;
+        }
+      }
+      if (best == workers_.size()) break;
+      replay(outputs[best].messages[heads[best]++], ports[best]);
+    }
+    if (outputs[0].last) return;
+  }
+}
+
+void ParallelAnalysis::finish() {
+  if (finished_) return;
+  finished_ = true;
+  batch_->last = true;
+  dispatch();
+  for (auto& worker : workers_) worker->thread.join();
+  collector_thread_->join();
+}
+
+FlowCounters ParallelAnalysis::flow_counters() const {
+  FlowCounters total;
+  for (const auto& worker : workers_) {
+    const FlowCounters& c = worker->shard.flow_counters();
+    total.packets += c.packets;
+    total.connections_created += c.connections_created;
+    total.connections_ended += c.connections_ended;
+    total.timed_out += c.timed_out;
+    total.evicted += c.evicted;
+    total.port_reuse += c.port_reuse;
+    total.roles_swapped += c.roles_swapped;
+  }
+  return total;
+}
+
+std::map<std::string, uint64_t> ParallelAnalysis::shard_counters() const {
+  std::map<std::string, uint64_t> total;
+  for (const auto& worker : workers_) {
+    for (const auto& [name, count] : worker->shard.counters()) total[name] += count;
+  }
+  return total;
+}
+
+std::map<std::string, uint64_t> ParallelAnalysis::decode_anomalies() const {
+  std::map<std::string, uint64_t> total = reader_decoder_.anomalies();
+  for (const auto& worker : workers_) {
+    for (const auto& [name, count] : worker->decoder.anomalies()) total[name] += count;
+  }
+  return total;
+}
+
+uint64_t ParallelAnalysis::not_ip() const {
+  uint64_t total = reader_decoder_.not_ip();
+  for (const auto& worker : workers_) total += worker->decoder.not_ip();
+  return total;
+}
+
+Timestamp ParallelAnalysis::first_packet() const {
+  Timestamp first = 0;
+  for (const auto& worker : workers_) {
+    if (worker->first != 0 && (first == 0 || worker->first < first)) first = worker->first;
+  }
+  return first;
+}
+
+Timestamp ParallelAnalysis::last_packet() const {
+  Timestamp last = 0;
+  for (const auto& worker : workers_) last = std::max(last, worker->last);
+  return last;
+}
+
+}  // namespace spamtap
