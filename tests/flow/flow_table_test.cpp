@@ -172,6 +172,56 @@ TEST(FlowTable, IdleConnectionsTimeOut) {
   EXPECT_EQ(table.active(), 1u);
 }
 
+Packet udp(const char* source, uint16_t source_port, const char* destination,
+           uint16_t destination_port, int64_t second) {
+  Packet packet = tcp(source, source_port, destination, destination_port, 0, 0, second);
+  packet.protocol = ip_protocol::kUdp;
+  packet.ip_length = 28;
+  return packet;
+}
+
+// Each idle timeout is kept exactly: a UDP conversation (60 s) that went quiet after an
+// open TCP connection (300 s) leaves at its own time, not behind the TCP one, and a
+// closed TCP connection leaves after its linger (30 s).
+TEST(FlowTable, EveryKindOfConnectionLeavesAtItsOwnTimeout) {
+  Recorder recorder;
+  FlowTable table({}, HomeNetworks(), &recorder);
+  table.process(tcp("10.0.0.5", 40000, "192.0.2.80", 80, kSyn, 0, 0));
+  table.process(udp("10.0.0.5", 5353, "192.0.2.53", 53, 1));
+  table.process(tcp("10.0.0.6", 40001, "192.0.2.25", 25, kSyn, 0, 2));
+  table.process(tcp("192.0.2.25", 25, "10.0.0.6", 40001, kRst | kAck, 0, 2));
+  table.advance(seconds(32));  // 30 s after the reset: not yet past the linger
+  EXPECT_EQ(recorder.ended.size(), 0u);
+  table.advance(seconds(33));
+  ASSERT_EQ(recorder.ended.size(), 1u);
+  EXPECT_EQ(recorder.ended[0].end, ConnectionEnd::kRst);
+  table.advance(seconds(61));
+  EXPECT_EQ(recorder.ended.size(), 1u);
+  table.advance(seconds(62));  // 61 s after the UDP packet; the TCP one is 62 s idle
+  ASSERT_EQ(recorder.ended.size(), 2u);
+  EXPECT_EQ(recorder.ended[1].key.protocol, ip_protocol::kUdp);
+  EXPECT_EQ(recorder.ended[1].end, ConnectionEnd::kIdleTimeout);
+  table.advance(seconds(301));
+  ASSERT_EQ(recorder.ended.size(), 3u);
+  EXPECT_EQ(recorder.ended[2].key.responder_port, 80);
+  EXPECT_EQ(table.active(), 0u);
+}
+
+// When several are due at once, the least recently touched leaves first, whatever its
+// kind: the order a table fed a share of the input must reproduce.
+TEST(FlowTable, DueConnectionsLeaveLeastRecentlyTouchedFirst) {
+  Recorder recorder;
+  FlowTable table({}, HomeNetworks(), &recorder);
+  table.process(udp("10.0.0.1", 1000, "192.0.2.53", 53, 0), 1);
+  table.process(tcp("10.0.0.2", 2000, "192.0.2.80", 80, kSyn, 0, 0), 2);
+  table.process(udp("10.0.0.3", 3000, "192.0.2.53", 53, 0), 3);
+  table.advance(seconds(1000));
+  ASSERT_EQ(recorder.ended.size(), 3u);
+  EXPECT_EQ(recorder.ended[0].key.originator_port, 1000);
+  EXPECT_EQ(recorder.ended[1].key.originator_port, 2000);
+  EXPECT_EQ(recorder.ended[2].key.originator_port, 3000);
+}
+
 TEST(FlowTable, FullTableEvictsTheLeastRecentlyActive) {
   Recorder recorder;
   FlowLimits limits;
