@@ -56,6 +56,11 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path,
   auto filter = std::make_unique<BpfFilter>(bpf_filter);
 
   if (input->magic_size() == 4 && is_pcap_magic(input->magic())) {
+    if (input->compression() == InputStream::Compression::kNone) {
+      bool failed = false;
+      auto mapped = capture_detail::open_mapped_pcap(path, bpf_filter, &failed, error);
+      if (mapped || failed) return mapped;
+    }
     return capture_detail::open_pcap(path, std::move(input), std::move(filter), error);
   }
   if (input->magic_size() == 4 && is_pcapng_magic(input->magic())) {

@@ -66,8 +66,8 @@ class PcapFile final : public CaptureFile {
         ++frames_filtered_;
         continue;
       }
-      frame->time = static_cast<Timestamp>(header->ts.tv_sec) * kNanosPerSecond +
-                    static_cast<Timestamp>(header->ts.tv_usec);
+      frame->time = frame_time(static_cast<uint32_t>(header->ts.tv_sec),
+                               static_cast<uint64_t>(header->ts.tv_usec));
       frame->captured_length = header->caplen;
       frame->wire_length = header->len;
       frame->link_type = link_type_;

@@ -290,6 +290,59 @@ TEST(CaptureFile, CapturedLengthAboveSnapLengthIsToleratedLikeLibpcap) {
   EXPECT_EQ(contents[2], tcp_frame(80));
 }
 
+// A plain pcap is read through a memory map, a gzip one through libpcap: two readers
+// written independently must give the same frames (times, lengths, bytes, link type)
+// and stop at the same record with the same offset, on every header variant.
+TEST(CaptureFile, MappedAndLibpcapReadersAgree) {
+  TempDir dir;
+  Record late{9, 999999, tcp_frame(80)};
+  Record invalid{10, 0xFFFFFFF0u, tcp_frame(25)};  // a fraction past a second: taken as 0
+  Record cut{11, 0, frame_bytes(7, 100)};           // longer than the snap length
+  Record broken{12, 0, frame_bytes(1, 10)};
+  broken.captured_override = 40;  // claims more than the file holds
+  int variant = 0;
+  for (bool nanoseconds : {false, true}) {
+    for (bool big_endian : {false, true}) {
+      for (int link : {1, 101, 113}) {
+        Bytes pcap = classic_pcap({{1, 5, tcp_frame(25)}, late, invalid, cut, broken},
+                                  nanoseconds, big_endian, 64, link);
+        std::string name = "v" + std::to_string(variant++);
+        std::string plain = dir.write(name + ".pcap", pcap);
+        std::string packed = dir.write_gzip(name + ".pcap.gz", pcap);
+        std::string error;
+        auto mapped = CaptureFile::open(plain, "", &error);
+        auto libpcap = CaptureFile::open(packed, "", &error);
+        ASSERT_TRUE(mapped && libpcap) << error;
+        CaptureFile::ReadStatus mapped_last;
+        CaptureFile::ReadStatus libpcap_last;
+        std::vector<Bytes> mapped_bytes;
+        std::vector<Bytes> libpcap_bytes;
+        auto a = read_all(mapped.get(), &mapped_last, &mapped_bytes);
+        auto b = read_all(libpcap.get(), &libpcap_last, &libpcap_bytes);
+        SCOPED_TRACE(name);
+        ASSERT_EQ(a.size(), 4u);
+        ASSERT_EQ(b.size(), 4u);
+        for (size_t i = 0; i < a.size(); ++i) {
+          EXPECT_EQ(a[i].time, b[i].time) << i;
+          EXPECT_EQ(a[i].captured_length, b[i].captured_length) << i;
+          EXPECT_EQ(a[i].wire_length, b[i].wire_length) << i;
+          EXPECT_EQ(a[i].link_type, b[i].link_type) << i;
+          EXPECT_EQ(mapped_bytes[i], libpcap_bytes[i]) << i;
+        }
+        EXPECT_EQ(a[2].time, seconds(10));
+        EXPECT_EQ(a[3].captured_length, 64u);
+        EXPECT_EQ(mapped_last, CaptureFile::ReadStatus::kError);
+        EXPECT_EQ(libpcap_last, CaptureFile::ReadStatus::kError);
+        // 24 + 3 * (16 + 54) + (16 + 100): where the broken record starts.
+        EXPECT_NE(mapped->error().find("byte offset 350"), std::string::npos)
+            << mapped->error();
+        EXPECT_NE(libpcap->error().find("byte offset 350"), std::string::npos)
+            << libpcap->error();
+      }
+    }
+  }
+}
+
 TEST(CaptureFile, HugeCapturedLengthIsAnError) {
   TempDir dir;
   Record liar{1, 0, frame_bytes(1, 10)};
