@@ -60,6 +60,14 @@ class CaptureFile {
   virtual uint64_t total_bytes() const = 0;
   // Frames the BPF filter rejected.
   virtual uint64_t frames_filtered() const = 0;
+  // True when a frame's bytes stay where they are until the file is closed (a memory
+  // map), not just until the next call to next().
+  virtual bool frames_stay_valid() const { return false; }
+  // With frames_stay_valid(): after hold_frames() the reader no longer lets go of the
+  // pages behind it by itself; the caller tells it with release_before() which frames
+  // (those that lie before `data`) it is done with.
+  virtual void hold_frames() {}
+  virtual void release_before(const uint8_t* /*data*/) {}
 };
 
 }  // namespace spamtap

@@ -140,16 +140,26 @@ class MappedPcapFile final : public CaptureFile {
   uint64_t bytes_consumed() const override { return offset_; }
   uint64_t total_bytes() const override { return size_; }
   uint64_t frames_filtered() const override { return frames_filtered_; }
+  // Pages dropped behind the reader are read again from the page cache if touched.
+  bool frames_stay_valid() const override { return true; }
+  void hold_frames() override { held_ = true; }
+  void release_before(const uint8_t* data) override {
+    if (data > map_ && data <= map_ + size_) release_to(static_cast<uint64_t>(data - map_));
+  }
 
  private:
   void release_behind() {
-    if (offset_ - released_ < kReleaseStep) return;
+    if (!held_) release_to(offset_);
+  }
+
+  // Drops the whole pages before `offset` from the map, in steps of kReleaseStep.
+  void release_to(uint64_t offset) {
+    if (offset < released_ + kReleaseStep) return;
     uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    // Keep the page the current record starts in.
-    uint64_t end = (offset_ / page) * page;
-    if (end > released_ + page) {
-      madvise(const_cast<uint8_t*>(map_) + released_, end - released_ - page, MADV_DONTNEED);
-      released_ = end - page;
+    uint64_t end = (offset / page) * page;  // the page `offset` is in stays
+    if (end > released_) {
+      madvise(const_cast<uint8_t*>(map_) + released_, end - released_, MADV_DONTNEED);
+      released_ = end;
     }
   }
 
@@ -166,6 +176,7 @@ class MappedPcapFile final : public CaptureFile {
   size_t size_;
   size_t offset_ = kFileHeaderLength;
   uint64_t released_ = 0;
+  bool held_ = false;
   bool swapped_ = false;
   bool nanoseconds_ = false;
   uint32_t snap_length_ = kMaxCapturedLength;

@@ -21,6 +21,7 @@
 #include "pipeline/pipeline.hpp"
 #include "store/json_lines_sink.hpp"
 #include "store/sqlite_store.hpp"
+#include "store/threaded_sink.hpp"
 
 namespace spamtap::cli {
 
@@ -179,7 +180,9 @@ int run_analyze(const AnalyzeArguments& arguments) {
     fmt::print(stderr, "spamtap analyze: {}\n", escape_control(error));
     return exit_code::kFailure;
   }
-  std::vector<RecordSink*> sinks{store.get()};
+  // The store writes from a thread of its own, so inserts overlap with the analysis.
+  ThreadedSink threaded_store(*store);
+  std::vector<RecordSink*> sinks{&threaded_store};
   std::unique_ptr<JsonLinesSink> json;
   if (!arguments.json_out.empty()) {
     json = JsonLinesSink::open(arguments.json_out, &error);
@@ -228,13 +231,13 @@ int run_analyze(const AnalyzeArguments& arguments) {
     }
   }
   pipeline.finish();
-  store->flush();
+  threaded_store.flush();
   // A run without packets has nothing new in it.
   uint64_t change_events = pipeline.first_packet() > 0
                                ? report_changes(arguments.db, pipeline.first_packet(), sinks)
                                : 0;
   if (alerts) alerts->close();
-  store->flush();
+  threaded_store.flush();
   if (json) json->flush();
 
   double elapsed =

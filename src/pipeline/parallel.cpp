@@ -1,6 +1,7 @@
 #include "pipeline/parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -271,7 +272,7 @@ struct ParallelAnalysis::Batch {
   struct Item {
     uint64_t sequence = 0;
     bool decoded = false;
-    Frame frame;      // raw: data is null, the bytes start at `offset`
+    Frame frame;      // raw: the bytes start at `offset`, unless data points to them
     Packet packet;    // decoded: payload is empty, its captured bytes start at `offset`
     size_t offset = 0;
     size_t length = 0;
@@ -346,7 +347,7 @@ struct ParallelAnalysis::Worker {
           packet.payload = {batch->bytes.data() + item.offset, item.length};
         } else {
           Frame frame = item.frame;
-          frame.data = batch->bytes.data() + item.offset;
+          if (frame.data == nullptr) frame.data = batch->bytes.data() + item.offset;
           usable = decoder.decode(frame, &packet) == DecodeStatus::kPacket;
         }
         if (!usable) continue;
@@ -356,6 +357,12 @@ struct ParallelAnalysis::Worker {
       }
       bool end = batch->last;
       batch.reset();  // back to the pool as soon as possible
+      {
+        std::lock_guard lock(progress_mutex);
+        batches_done++;
+      }
+      finished_batches.store(batches_done, std::memory_order_release);
+      progress.notify_all();
       if (end) {
         recorder.begin(kEndOfInput, 0);
         shard.finish();
@@ -371,6 +378,7 @@ struct ParallelAnalysis::Worker {
   };
 
   size_t id = 0;
+  std::atomic<uint64_t> finished_batches{0};
   Decoder decoder;
   Recorder recorder;
   Shard shard;
@@ -379,6 +387,9 @@ struct ParallelAnalysis::Worker {
   BoundedQueue<std::shared_ptr<Batch>> input;
   BoundedQueue<Output> output;
   std::thread thread;
+  std::mutex progress_mutex;
+  std::condition_variable progress;
+  uint64_t batches_done = 0;
 };
 
 ParallelAnalysis::ParallelAnalysis(int workers, const ShardSettings& settings,
@@ -404,7 +415,7 @@ ParallelAnalysis::ParallelAnalysis(int workers, const ShardSettings& settings,
 
 ParallelAnalysis::~ParallelAnalysis() { finish(); }
 
-void ParallelAnalysis::frame(const Frame& frame, uint64_t sequence) {
+void ParallelAnalysis::frame(const Frame& frame, uint64_t sequence, bool stable) {
   Batch& batch = *batch_;
   if (batch.times.empty()) batch.first_sequence = sequence;
   batch.times.push_back(frame.time);
@@ -418,10 +429,14 @@ void ParallelAnalysis::frame(const Frame& frame, uint64_t sequence) {
     worker = shard_of(tuple.source, tuple.source_port, tuple.destination,
                       tuple.destination_port, tuple.protocol, workers_count_);
     item.frame = frame;
-    item.frame.data = nullptr;
-    item.offset = batch.bytes.size();
-    item.length = frame.captured_length;
-    batch.bytes.insert(batch.bytes.end(), frame.data, frame.data + frame.captured_length);
+    if (stable) {
+      batch_end_ = frame.data + frame.captured_length;
+    } else {
+      item.frame.data = nullptr;
+      item.offset = batch.bytes.size();
+      item.length = frame.captured_length;
+      batch.bytes.insert(batch.bytes.end(), frame.data, frame.data + frame.captured_length);
+    }
   } else {
     // Fragments, tunnels and other link layers: decoded here, where the fragment
     // table is, and placed by the tuple of what came out.
@@ -445,7 +460,34 @@ void ParallelAnalysis::frame(const Frame& frame, uint64_t sequence) {
 
 void ParallelAnalysis::dispatch() {
   for (auto& worker : workers_) worker->input.push(batch_);
+  dispatched_++;
+  if (batch_end_) batch_ends_.emplace_back(dispatched_, batch_end_);
+  batch_end_ = nullptr;
   batch_ = pool_->get();
+}
+
+const uint8_t* ParallelAnalysis::done_before() const {
+  uint64_t done = UINT64_MAX;
+  for (const auto& worker : workers_) {
+    done = std::min(done, worker->finished_batches.load(std::memory_order_acquire));
+  }
+  auto& ends = const_cast<std::deque<std::pair<uint64_t, const uint8_t*>>&>(batch_ends_);
+  while (!ends.empty() && ends.front().first <= done) {
+    done_before_ = ends.front().second;
+    ends.pop_front();
+  }
+  return done_before_;
+}
+
+void ParallelAnalysis::drain() {
+  if (finished_) return;
+  if (!batch_->times.empty()) dispatch();
+  for (auto& worker : workers_) {
+    std::unique_lock lock(worker->progress_mutex);
+    worker->progress.wait(lock, [&] { return worker->batches_done == dispatched_; });
+  }
+  batch_ends_.clear();
+  done_before_ = nullptr;
 }
 
 void ParallelAnalysis::collect_loop() {

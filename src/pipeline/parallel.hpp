@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,8 +53,15 @@ class ParallelAnalysis {
   ParallelAnalysis(const ParallelAnalysis&) = delete;
   ParallelAnalysis& operator=(const ParallelAnalysis&) = delete;
 
-  // `sequence`: the frame's position in the whole input (1, 2, ...).
-  void frame(const Frame& frame, uint64_t sequence);
+  // `sequence`: the frame's position in the whole input (1, 2, ...). With `stable`, the
+  // frame's bytes stay valid until drain() returns and are not copied.
+  void frame(const Frame& frame, uint64_t sequence, bool stable = false);
+  // Hands over what is batched and waits until the workers are done with every frame
+  // given so far (before the memory those frames live in goes away).
+  void drain();
+  // With stable frames: the end of the frames every worker is done with (nullptr when
+  // none are known to be), so their memory can be let go.
+  const uint8_t* done_before() const;
   // Ends every connection, waits until the collector has replayed everything.
   void finish();
 
@@ -79,6 +87,11 @@ class ParallelAnalysis {
   std::shared_ptr<Batch> batch_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<std::thread> collector_thread_;
+  uint64_t dispatched_ = 0;  // batches handed to every worker
+  // Stable frames: per batch handed over, the end of its last frame.
+  std::deque<std::pair<uint64_t, const uint8_t*>> batch_ends_;
+  const uint8_t* batch_end_ = nullptr;  // of the batch being filled
+  mutable const uint8_t* done_before_ = nullptr;
   bool finished_ = false;
 };
 

@@ -55,6 +55,15 @@ FileOutcome Pipeline::process_file(const std::string& path, std::string* message
   state.file = &path;
   Frame frame;
   uint64_t frames = 0;
+  bool stable = parallel_ && capture->frames_stay_valid();
+  if (stable) capture->hold_frames();
+  // Workers may still read frames of this file; they must be done before it closes.
+  struct Drain {
+    ParallelAnalysis* parallel;
+    ~Drain() {
+      if (parallel) parallel->drain();
+    }
+  } drain{parallel_.get()};
   for (;;) {
     auto status = capture->next(&frame);
     if (status == CaptureFile::ReadStatus::kEnd) break;
@@ -64,7 +73,13 @@ FileOutcome Pipeline::process_file(const std::string& path, std::string* message
       counters_["frames_filtered"] += capture->frames_filtered();
       return FileOutcome::kDamaged;
     }
-    process_frame(frame);
+    if (parallel_) {
+      frames_++;
+      parallel_->frame(frame, frames_, stable);
+      if (stable && (frames_ & 0xFFF) == 0) capture->release_before(parallel_->done_before());
+    } else {
+      process_frame(frame);
+    }
     if (progress && (++frames & 0x3FFF) == 0) {
       state.bytes_done = capture->bytes_consumed();
       state.bytes_total = capture->total_bytes();
