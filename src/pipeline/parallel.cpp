@@ -399,6 +399,8 @@ ParallelAnalysis::ParallelAnalysis(int workers, const ShardSettings& settings,
       reader_decoder_(decode),
       pool_(std::make_unique<BatchPool>(static_cast<size_t>(workers_count_))) {
   // Each worker gets its share of the caps that bound the whole run.
+  // LIMITATION: results equal one worker's only while no cap is reached: a full share
+  // evicts (or flushes out-of-order bytes) where one table with the whole cap would not.
   ShardSettings share = settings;
   share.flow.max_connections = std::max<size_t>(1, settings.flow.max_connections / workers_count_);
   share.max_reassembly_bytes = settings.max_reassembly_bytes / workers_count_;
@@ -440,6 +442,9 @@ void ParallelAnalysis::frame(const Frame& frame, uint64_t sequence, bool stable)
   } else {
     // Fragments, tunnels and other link layers: decoded here, where the fragment
     // table is, and placed by the tuple of what came out.
+    // LIMITATION: one conversation seen both inside a tunnel and outside it (the same
+    // inner addresses and ports) could be split over two workers if only some of its
+    // frames are tunnelled; each part is then a connection of its own.
     Packet packet;
     if (reader_decoder_.decode(frame, &packet) == DecodeStatus::kPacket) {
       worker = shard_of(packet.source, packet.source_port, packet.destination,
