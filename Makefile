@@ -11,12 +11,16 @@ PACKAGES = cmake ninja-build g++ clang libclang-rt-14-dev pkg-config python3 \
   libpcap-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev \
   libtomlplusplus-dev libgtest-dev zlib1g-dev libzstd-dev tshark tcpdump sqlite3 \
   rsyslog
+# The peers bench/ compares with (never needed by the tests): `make bench-deps`.
+BENCH_PACKAGES = softflowd nfdump argus-server time
 
-.PHONY: all deps build asan fuzz demo check test clean
+.PHONY: all deps bench-deps build asan fuzz demo check test clean
 
 all: build
 
 # Installs only what is missing; apt-get update runs first whenever anything is.
+bench-deps: PACKAGES += $(BENCH_PACKAGES)
+bench-deps: deps
 deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	  | grep -q 'install ok installed' || echo $$p; done); \

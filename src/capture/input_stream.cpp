@@ -16,6 +16,7 @@ namespace {
 
 constexpr uint8_t kGzipMagic[2] = {0x1f, 0x8b};
 constexpr uint8_t kZstdMagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+constexpr size_t kReadBufferBytes = 1 << 20;
 
 std::string system_error(const std::string& path, const char* what) {
   return path + ": " + what + ": " + std::strerror(errno);
@@ -31,6 +32,8 @@ std::unique_ptr<InputStream> InputStream::open(const std::string& path, std::str
     *error = system_error(path, "cannot open");
     return nullptr;
   }
+  input->raw_buffer_ = std::make_unique<char[]>(kReadBufferBytes);
+  std::setvbuf(input->raw_, input->raw_buffer_.get(), _IOFBF, kReadBufferBytes);
   struct stat status {};
   if (fstat(fileno(input->raw_), &status) == 0) {
     if (S_ISDIR(status.st_mode)) {

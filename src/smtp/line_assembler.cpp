@@ -5,10 +5,10 @@
 
 namespace spamtap::smtp {
 
-LineAssembler::LineAssembler(size_t max_line) : max_line_(max_line) {
-  // One byte of slack holds a CR that may still turn out to end the line.
-  buffer_.reserve(max_line_ + 1);
-}
+// The buffer grows with the longest line seen rather than being reserved up front: a
+// session holds two assemblers, and a full-size reservation per connection made idle
+// connections cost kilobytes each.
+LineAssembler::LineAssembler(size_t max_line) : max_line_(max_line) {}
 
 size_t LineAssembler::feed(std::span<const uint8_t> bytes) {
   if (ready_ || bytes.empty()) return 0;
@@ -22,6 +22,7 @@ size_t LineAssembler::feed(std::span<const uint8_t> bytes) {
     return consumed;
   }
 
+  // One byte of slack holds a CR that may still turn out to end the line.
   size_t room = max_line_ + 1 - buffer_.size();
   buffer_.append(reinterpret_cast<const char*>(bytes.data()), std::min(run, room));
   length_ += run;

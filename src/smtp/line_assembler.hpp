@@ -1,6 +1,7 @@
 // LineAssembler: cuts one direction of an SMTP byte stream into lines at LF, whatever
 // the split of the input. A line longer than the limit is cut (the rest is skipped up
-// to the LF) so memory stays bounded; the buffer is reserved once and never grows.
+// to the LF) so memory stays bounded; the buffer grows with the longest line seen, up to
+// the limit.
 #pragma once
 
 #include <cstddef>

@@ -16,9 +16,7 @@ const uint8_t kCr[] = {'\r'};
 }  // namespace
 
 HeaderScanner::HeaderScanner(size_t max_text, size_t max_header_bytes)
-    : max_text_(max_text), max_header_bytes_(max_header_bytes) {
-  field_.reserve(max_text_ + kFieldNameRoom);
-}
+    : max_text_(max_text), max_header_bytes_(max_header_bytes) {}
 
 void HeaderScanner::start() {
   stage_ = Stage::Headers;

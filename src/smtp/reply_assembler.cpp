@@ -32,9 +32,7 @@ std::string parse_enhanced_status(std::string_view text) {
   return std::string(text.substr(0, at));
 }
 
-ReplyAssembler::ReplyAssembler(size_t max_text) : max_text_(max_text) {
-  reply_.text.reserve(max_text_);
-}
+ReplyAssembler::ReplyAssembler(size_t max_text) : max_text_(max_text) {}
 
 ReplyLineOutcome ReplyAssembler::add_line(std::string_view line, Timestamp time) {
   if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2])) {
@@ -82,7 +80,6 @@ void ReplyAssembler::reset() {
   codes_differed_ = false;
   first_code_ = 0;
   reply_ = Reply{};
-  reply_.text.reserve(max_text_);
   keywords_.clear();
 }
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <string>
 #include <utility>
 
@@ -147,7 +147,9 @@ struct SmtpSession::State {
   uint64_t bdat_remaining = 0;
   bool bdat_last = false;
   uint64_t content_transaction = 0;
-  Transaction discarded_content;  // sink for content that has no transaction left
+  // Sink for content that has no transaction left; made on first use, as most sessions
+  // never need it and a Transaction is over 500 bytes.
+  std::unique_ptr<Transaction> discarded_content;
 
   bool server_seen = false;
   // Client bytes came before any server byte. Whether that means "talked before the
@@ -170,8 +172,10 @@ struct SmtpSession::State {
   bool replaying_held = false;
   bool ended = false;
 
-  std::deque<PendingCommand> pending;
-  std::deque<TransactionSlot> transactions;
+  // Lists, not deques: an empty std::deque already allocates a block of several hundred
+  // bytes, which every idle connection would pay; a list allocates only per element.
+  std::list<PendingCommand> pending;
+  std::list<TransactionSlot> transactions;
   uint64_t next_transaction_id = 1;
   std::string helo_in_force;
 
@@ -807,7 +811,7 @@ void SmtpSession::State::queue(PendingCommand command) {
 }
 
 void SmtpSession::State::drop_pending_expectations() {
-  std::deque<PendingCommand> dropped;
+  std::list<PendingCommand> dropped;
   dropped.swap(pending);
   data_in_queue = false;
   for (PendingCommand& command : dropped) {
@@ -867,7 +871,9 @@ void SmtpSession::State::release(uint64_t id) {
 
 Transaction& SmtpSession::State::content_target() {
   TransactionSlot* slot = find_slot(content_transaction);
-  return slot ? slot->transaction : discarded_content;
+  if (slot) return slot->transaction;
+  if (!discarded_content) discarded_content = std::make_unique<Transaction>();
+  return *discarded_content;
 }
 
 void SmtpSession::State::end(Timestamp time) {
