@@ -79,6 +79,11 @@ struct Connection {
   bool originator_local = false;
   bool responder_local = false;
   bool smtp = false;  // the conversation was analyzed as SMTP
+  uint8_t idle_class = 0;  // the flow table's timeout list it is on
+  // The sequence number of each side's first SYN (bit 0: originator, bit 1: responder
+  // in `syn_seen`), kept for a stream analyzer that is set up after the handshake.
+  uint8_t syn_seen = 0;
+  uint32_t syn_sequence[2] = {0, 0};
   uint64_t missed_bytes = 0;  // stream bytes reassembly never saw (analyzed connections)
   std::unique_ptr<ConnectionExtension> extension;
 
@@ -86,7 +91,6 @@ struct Connection {
   // idle-timeout class, so the head of each list is the next of its class to expire.
   uint32_t older = UINT32_MAX;
   uint32_t newer = UINT32_MAX;
-  uint8_t idle_class = 0;
   // Position in the input of the packet that last touched it (the flow table's
   // sequence). Orders expiries the same way however the input is split over workers.
   uint64_t last_sequence = 0;

@@ -132,7 +132,14 @@ void FlowTable::process(const Packet& packet, uint64_t sequence) {
   side.payload_bytes += packet.payload_length;
   if (packet.time < connection.first_time) connection.first_time = packet.time;
   if (packet.time > connection.last_time) connection.last_time = packet.time;
-  if (is_tcp) update_tcp_state(connection, packet, from_originator);
+  if (is_tcp) {
+    update_tcp_state(connection, packet, from_originator);
+    uint8_t side = from_originator ? 1 : 2;
+    if ((packet.tcp_flags & tcp_flag::kSyn) && !(connection.syn_seen & side)) {
+      connection.syn_seen |= side;
+      connection.syn_sequence[from_originator ? 0 : 1] = packet.sequence;
+    }
+  }
   connection.last_sequence = sequence;
   touch(index);
 
@@ -249,6 +256,9 @@ void FlowTable::swap_roles(Connection& connection) {
   std::swap(connection.key.originator_port, connection.key.responder_port);
   std::swap(connection.originator, connection.responder);
   std::swap(connection.originator_local, connection.responder_local);
+  std::swap(connection.syn_sequence[0], connection.syn_sequence[1]);
+  connection.syn_seen = static_cast<uint8_t>(((connection.syn_seen & 1) << 1) |
+                                             ((connection.syn_seen >> 1) & 1));
   uint16_t seen = connection.tcp_flags_seen;
   auto move_bit = [&](uint16_t from, uint16_t to) -> uint16_t { return (seen & from) ? to : 0; };
   uint16_t kept =
@@ -425,6 +435,9 @@ Connection Connection::snapshot() const {
   copy.smtp = smtp;
   copy.missed_bytes = missed_bytes;
   copy.idle_class = idle_class;
+  copy.syn_seen = syn_seen;
+  copy.syn_sequence[0] = syn_sequence[0];
+  copy.syn_sequence[1] = syn_sequence[1];
   copy.last_sequence = last_sequence;
   return copy;
 }

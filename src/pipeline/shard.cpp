@@ -90,8 +90,14 @@ void Shard::on_packet(Connection& connection, const Packet& packet, bool from_or
       from_originator = false;
     }
     if (!should_analyze_smtp(connection, packet, from_originator)) return;
+    // Nothing to reassemble yet: the analyzer (over a kilobyte) waits for the first
+    // bytes, so connections that never say anything (scans, held-open sockets) cost
+    // only their flow-table slot. The handshake's sequence numbers are on the connection.
+    if (packet.payload.empty()) return;
     connection.extension = std::make_unique<SmtpAnalysis>(settings_.stream, settings_.smtp);
     analysis = static_cast<SmtpAnalysis*>(connection.extension.get());
+    if (connection.syn_seen & 1) analysis->client_stream.start(connection.syn_sequence[0]);
+    if (connection.syn_seen & 2) analysis->server_stream.start(connection.syn_sequence[1]);
   }
   if (analysis->session.finished_parsing()) return;
 
