@@ -10,7 +10,7 @@ DEMO_DIR    ?= demo
 PACKAGES = cmake ninja-build g++ clang libclang-rt-14-dev pkg-config python3 \
   libpcap-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libfmt-dev \
   libtomlplusplus-dev libgtest-dev zlib1g-dev libzstd-dev tshark tcpdump sqlite3 \
-  rsyslog
+  rsyslog iproute2
 # The peers bench/ compares with (never needed by the tests): `make bench-deps`.
 BENCH_PACKAGES = softflowd nfdump argus-server time
 

@@ -1,9 +1,17 @@
 // spamtap analyze: read captures, analyze them, write the store (and JSON lines).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <memory>
 #include <set>
@@ -13,6 +21,7 @@
 #include "alert/syslog.hpp"
 #include "analysis/report_layer.hpp"
 #include "analysis/suspects.hpp"
+#include "capture/live_capture.hpp"
 #include "assets/asset_lists.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
@@ -39,6 +48,11 @@ struct AnalyzeArguments {
   std::vector<std::string> syslog;
   std::string config;
   std::vector<std::string> captures;
+  // spamtap live
+  bool live = false;
+  std::string interface;
+  std::string user = "nobody";
+  double flush_seconds = 5;
 };
 
 std::string human_count(double value) {
@@ -51,7 +65,7 @@ std::string human_count(double value) {
 // Reads every --blocklist into one set, telling the operator what each list gave and
 // which lines were skipped (warnings show even with --quiet). Returns an exit code; kOk
 // with `*set` filled on success.
-int load_blocklists(const std::vector<std::string>& options,
+int load_blocklists(const char* prefix, const std::vector<std::string>& options,
                     std::vector<intel::BlocklistSource> sources, bool quiet,
                     std::shared_ptr<const intel::BlocklistSet>* set) {
   std::set<std::string> names;
@@ -60,11 +74,11 @@ int load_blocklists(const std::vector<std::string>& options,
     std::string error;
     auto source = intel::parse_blocklist_option(option, &error);
     if (!source) {
-      fmt::print(stderr, "spamtap analyze: --blocklist: {}\n", escape_control(error));
+      fmt::print(stderr, "{}: --blocklist: {}\n", prefix, escape_control(error));
       return exit_code::kUsage;
     }
     if (!names.insert(source->name).second) {
-      fmt::print(stderr, "spamtap analyze: --blocklist: two lists are named '{}'\n",
+      fmt::print(stderr, "{}: --blocklist: two lists are named '{}'\n", prefix,
                  escape_control(source->name));
       return exit_code::kUsage;
     }
@@ -76,22 +90,22 @@ int load_blocklists(const std::vector<std::string>& options,
     std::string error;
     auto list = intel::load_blocklist(source, &error);
     if (!list) {
-      fmt::print(stderr, "spamtap analyze: blocklist '{}': {}\n", escape_control(source.name),
+      fmt::print(stderr, "{}: blocklist '{}': {}\n", prefix, escape_control(source.name),
                  escape_control(error));
       return exit_code::kFailure;
     }
     for (const auto& warning : list->warnings) {
-      fmt::print(stderr, "spamtap analyze: warning: {}\n", escape_control(warning.to_string()));
+      fmt::print(stderr, "{}: warning: {}\n", prefix, escape_control(warning.to_string()));
     }
     const intel::BlocklistCounts& counts = list->info.counts;
     if (counts.bad_lines > list->warnings.size()) {
-      fmt::print(stderr, "spamtap analyze: warning: {}: {} more bad lines not shown\n",
+      fmt::print(stderr, "{}: warning: {}: {} more bad lines not shown\n", prefix,
                  escape_control(source.path), counts.bad_lines - list->warnings.size());
     }
     if (!quiet) {
       fmt::print(stderr,
-                 "spamtap analyze: blocklist {}: {} entries from {} ({}, {} bad lines, {} "
-                 "duplicates)\n",
+                 "{}: blocklist {}: {} entries from {} ({}, {} bad lines, {} "
+                 "duplicates)\n", prefix,
                  escape_control(source.name), counts.entries, escape_control(source.path),
                  intel::format_name(list->info.format), counts.bad_lines, counts.duplicates);
     }
@@ -101,7 +115,7 @@ int load_blocklists(const std::vector<std::string>& options,
   std::string error;
   *set = intel::BlocklistSet::build(std::move(lists), &error);
   if (!*set) {
-    fmt::print(stderr, "spamtap analyze: --blocklist: {}\n", escape_control(error));
+    fmt::print(stderr, "{}: --blocklist: {}\n", prefix, escape_control(error));
     return exit_code::kUsage;
   }
   return exit_code::kOk;
@@ -123,13 +137,55 @@ uint64_t report_changes(const std::string& db_path, Timestamp since,
   return events.size();
 }
 
+// Set from signal handlers, read by the capture loop.
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+
+void on_stop_signal(int) { g_stop.store(true); }
+void on_reload_signal(int) { g_reload.store(true); }
+
+void install_live_signals() {
+  struct sigaction action {};
+  sigemptyset(&action.sa_mask);
+  action.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  action.sa_handler = on_reload_signal;
+  sigaction(SIGHUP, &action, nullptr);
+}
+
+// Gives up root for `user` once the interface and the output files are open. The store
+// files change owner first, so the store can still be written and read as that user.
+bool drop_privileges(const std::string& user, const std::vector<std::string>& files,
+                     std::string* error) {
+  if (geteuid() != 0 || user.empty() || user == "root") return true;
+  passwd* entry = getpwnam(user.c_str());
+  if (entry == nullptr) {
+    *error = "--user: no such user '" + user + "'";
+    return false;
+  }
+  for (const auto& file : files) {
+    struct stat status {};
+    if (stat(file.c_str(), &status) == 0 && chown(file.c_str(), entry->pw_uid, entry->pw_gid) != 0) {
+      *error = "cannot hand " + file + " to " + user + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  if (setgroups(0, nullptr) != 0 || setgid(entry->pw_gid) != 0 || setuid(entry->pw_uid) != 0) {
+    *error = "cannot become " + user + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
 int run_analyze(const AnalyzeArguments& arguments) {
+  const char* prefix = arguments.live ? "spamtap live" : "spamtap analyze";
   Config config;
   if (!arguments.config.empty()) {
     std::string error;
     auto loaded = load_config(arguments.config, &error);
     if (!loaded) {
-      fmt::print(stderr, "spamtap analyze: {}\n", escape_control(error));
+      fmt::print(stderr, "{}: {}\n", prefix, escape_control(error));
       return exit_code::kUsage;
     }
     config = std::move(*loaded);
@@ -142,7 +198,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
     std::string bad;
     auto home = HomeNetworks::parse_list(arguments.home_net, &bad);
     if (!home) {
-      fmt::print(stderr, "spamtap analyze: --home-net: '{}' is not an address or CIDR\n",
+      fmt::print(stderr, "{}: --home-net: '{}' is not an address or CIDR\n", prefix,
                  escape_control(bad));
       return exit_code::kUsage;
     }
@@ -150,15 +206,25 @@ int run_analyze(const AnalyzeArguments& arguments) {
   }
   options.bpf_filter = arguments.filter;
   if (std::string error; !check_bpf_filter(arguments.filter, &error)) {
-    fmt::print(stderr, "spamtap analyze: --filter '{}': {}\n", escape_control(arguments.filter),
+    fmt::print(stderr, "{}: --filter '{}': {}\n", prefix, escape_control(arguments.filter),
                escape_control(error));
     return exit_code::kUsage;
   }
   options.flow.max_connections = arguments.max_connections;
   options.workers = arguments.workers;
+  // The interface first: opening it is what needs the privilege to capture.
+  std::unique_ptr<LiveCapture> live;
+  if (arguments.live) {
+    std::string error;
+    live = LiveCapture::open(arguments.interface, arguments.filter, &error);
+    if (!live) {
+      fmt::print(stderr, "{}: {}\n", prefix, escape_control(error));
+      return exit_code::kFailure;
+    }
+  }
   if (!arguments.blocklists.empty() || !config.blocklists.empty()) {
-    int loaded = load_blocklists(arguments.blocklists, config.blocklists, arguments.quiet,
-                                 &options.blocklists);
+    int loaded = load_blocklists(prefix, arguments.blocklists, config.blocklists,
+                                 arguments.quiet, &options.blocklists);
     if (loaded != exit_code::kOk) return loaded;
   }
 
@@ -169,7 +235,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
     std::string error;
     alerts = alert::AlertSink::create(syslog_targets, alert::AlertOptions{}, &error);
     if (!alerts) {
-      fmt::print(stderr, "spamtap analyze: --syslog: {}\n", escape_control(error));
+      fmt::print(stderr, "{}: --syslog: {}\n", prefix, escape_control(error));
       return exit_code::kUsage;
     }
   }
@@ -177,7 +243,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
   std::string error;
   auto store = SqliteStore::open(arguments.db, &error);
   if (!store) {
-    fmt::print(stderr, "spamtap analyze: {}\n", escape_control(error));
+    fmt::print(stderr, "{}: {}\n", prefix, escape_control(error));
     return exit_code::kFailure;
   }
   // The store writes from a thread of its own, so inserts overlap with the analysis.
@@ -187,7 +253,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
   if (!arguments.json_out.empty()) {
     json = JsonLinesSink::open(arguments.json_out, &error);
     if (!json) {
-      fmt::print(stderr, "spamtap analyze: {}\n", escape_control(error));
+      fmt::print(stderr, "{}: {}\n", prefix, escape_control(error));
       return exit_code::kFailure;
     }
     sinks.push_back(json.get());
@@ -214,6 +280,66 @@ int run_analyze(const AnalyzeArguments& arguments) {
 
   int damaged = 0;
   int unreadable = 0;
+  if (live) {
+    std::vector<std::string> owned{arguments.db, arguments.db + "-wal", arguments.db + "-shm"};
+    if (json && arguments.json_out != "-") owned.push_back(arguments.json_out);
+    if (std::string drop_error; !drop_privileges(arguments.user, owned, &drop_error)) {
+      fmt::print(stderr, "{}: {}\n", prefix, escape_control(drop_error));
+      return exit_code::kFailure;
+    }
+    install_live_signals();
+    if (!arguments.quiet) {
+      fmt::print(stderr, "{}: capturing on {}; Ctrl-C or SIGTERM stops, SIGHUP reloads the "
+                 "blocklists\n", prefix, escape_control(arguments.interface));
+    }
+    auto last_flush = std::chrono::steady_clock::now();
+    auto flush_every = std::chrono::duration<double>(arguments.flush_seconds);
+    Frame frame;
+    uint64_t frames = 0;
+    while (!g_stop.load()) {
+      LiveCapture::Status status = live->next(&frame);
+      if (status == LiveCapture::Status::kError) {
+        fmt::print(stderr, "{}: {}: {}\n", prefix, escape_control(arguments.interface),
+                   escape_control(live->error()));
+        damaged++;
+        break;
+      }
+      if (status == LiveCapture::Status::kFrame) {
+        pipeline.process_frame(frame);
+        frames++;
+      }
+      if (g_reload.exchange(false)) {
+        std::shared_ptr<const intel::BlocklistSet> reloaded;
+        if (load_blocklists(prefix, arguments.blocklists, config.blocklists, arguments.quiet,
+                            &reloaded) == exit_code::kOk) {
+          pipeline.set_blocklists(std::move(reloaded));
+          fmt::print(stderr, "{}: blocklists reloaded\n", prefix);
+        } else {
+          fmt::print(stderr, "{}: reload failed; the lists loaded before stay in use\n",
+                     prefix);
+        }
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_flush >= flush_every) {
+        // Makes what was written so far visible to reports run meanwhile.
+        threaded_store.flush();
+        if (json) json->flush();
+        last_flush = now;
+        if (show_progress) {
+          LiveCaptureStats stats = live->stats();
+          fmt::print(stderr, "\r{} frames, {} dropped by the kernel  ", human_count(frames),
+                     human_count(stats.dropped_by_kernel));
+        }
+      }
+    }
+    if (show_progress) fmt::print(stderr, "\r\033[K");
+    LiveCaptureStats stats = live->stats();
+    if (!arguments.quiet || stats.dropped_by_kernel + stats.dropped_by_interface > 0) {
+      fmt::print(stderr, "{}: {} frames received, {} dropped by the kernel, {} by the "
+                 "interface\n", prefix, stats.received, stats.dropped_by_kernel,
+                 stats.dropped_by_interface);
+    }
+  }
   for (const auto& path : arguments.captures) {
     std::string message;
     FileOutcome outcome = pipeline.process_file(
@@ -222,11 +348,11 @@ int run_analyze(const AnalyzeArguments& arguments) {
     if (show_progress) fmt::print(stderr, "\r\033[K");
     if (outcome == FileOutcome::kNotReadable) {
       unreadable++;
-      fmt::print(stderr, "spamtap analyze: {} (skipped)\n", escape_control(message));
+      fmt::print(stderr, "{}: {} (skipped)\n", prefix, escape_control(message));
     } else if (outcome == FileOutcome::kDamaged) {
       damaged++;
       fmt::print(stderr,
-                 "spamtap analyze: {}; packets before it were analyzed and are kept\n",
+                 "{}: {}; packets before it were analyzed and are kept\n", prefix,
                  escape_control(message));
     }
   }
@@ -249,36 +375,39 @@ int run_analyze(const AnalyzeArguments& arguments) {
   };
   if (!arguments.quiet) {
     fmt::print(stderr,
-               "spamtap analyze: {} packets, {} connections, {} SMTP sessions, {} mail "
-               "transactions, {} events from {} file(s) in {:.2f} s -> {}\n",
+               "{}: {} packets, {} connections, {} SMTP sessions, {} mail "
+               "transactions, {} events from {} in {:.2f} s -> {}\n", prefix,
                count("packets"), count("connections"), count("smtp_sessions"),
                count("smtp_transactions"), count("events") + change_events,
-               arguments.captures.size(),
+               arguments.live ? std::string("the interface")
+                              : fmt::format("{} file(s)", arguments.captures.size()),
                elapsed, escape_control(arguments.db));
     if (options.blocklists) {
       fmt::print(stderr,
-                 "spamtap analyze: blocklists: {} of {} connections had a listed end, {} "
-                 "blocklist events\n",
+                 "{}: blocklists: {} of {} connections had a listed end, {} "
+                 "blocklist events\n", prefix,
                  count("blocklist_connections_listed"), count("blocklist_connections_checked"),
                  count("blocklist_events"));
     }
-    if (alerts) fmt::print(stderr, "spamtap analyze: {}\n", alerts->summary());
+    if (alerts) fmt::print(stderr, "{}: {}\n", prefix, alerts->summary());
     if (count("connections_evicted") > 0) {
-      fmt::print(stderr, "spamtap analyze: {} connections evicted by --max-connections\n",
+      fmt::print(stderr, "{}: {} connections evicted by --max-connections\n", prefix,
                  count("connections_evicted"));
     }
   }
   if (store->write_errors() > 0) {
-    fmt::print(stderr, "spamtap analyze: {} records could not be stored: {}\n",
+    fmt::print(stderr, "{}: {} records could not be stored: {}\n", prefix,
                store->write_errors(), escape_control(store->last_error()));
     return exit_code::kFailure;
   }
   if (json && json->failed()) {
-    fmt::print(stderr, "spamtap analyze: writing {} failed\n",
+    fmt::print(stderr, "{}: writing {} failed\n", prefix,
                escape_control(arguments.json_out));
     return exit_code::kFailure;
   }
-  if (unreadable == static_cast<int>(arguments.captures.size())) return exit_code::kFailure;
+  if (!arguments.live && unreadable == static_cast<int>(arguments.captures.size())) {
+    return exit_code::kFailure;
+  }
   if (damaged > 0 || unreadable > 0) return exit_code::kInputDamaged;
   return exit_code::kOk;
 }
@@ -327,6 +456,50 @@ void register_analyze_command(CLI::App& app, int* result) {
   command->add_option("captures", arguments->captures, "pcap or pcapng files, read in order")
       ->required()
       ->type_name("CAPTURE");
+  command->callback([arguments, result] { *result = run_analyze(*arguments); });
+}
+
+void register_live_command(CLI::App& app, int* result) {
+  auto arguments = std::make_shared<AnalyzeArguments>();
+  arguments->live = true;
+  CLI::App* command = app.add_subcommand(
+      "live", "Analyze the traffic of a network interface as it passes, until stopped");
+  command->add_option("-i,--interface", arguments->interface, "Interface to capture on")
+      ->required();
+  command->add_option("--db", arguments->db, "SQLite store to write (created if missing)")
+      ->capture_default_str();
+  command->add_option("--home-net", arguments->home_net,
+                      "Local networks, comma-separated CIDRs (default: private and "
+                      "unique-local ranges)");
+  command->add_option("--filter", arguments->filter, "BPF filter applied in the kernel");
+  command->add_option("--json-out", arguments->json_out,
+                      "Also write every record as JSON lines to FILE ('-' for stdout)");
+  command->add_option("--max-connections", arguments->max_connections,
+                      "Cap on connections tracked at once; the least recently active are "
+                      "evicted (counted)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 28));
+  command
+      ->add_option("--blocklist", arguments->blocklists,
+                   "IP blocklist, repeatable (see analyze --help); SIGHUP reloads the files")
+      ->type_name("NAME=PATH")
+      ->allow_extra_args(false);
+  command->add_option("--syslog", arguments->syslog,
+                      "Send every event as syslog, repeatable: udp://HOST:PORT or "
+                      "tcp://HOST:PORT[?format=5424|3164&cef=1&facility=local0]")
+      ->type_name("URL")
+      ->allow_extra_args(false);
+  command->add_option("--config", arguments->config,
+                      "Configuration file (TOML; see config/spamtap.toml.example)");
+  command->add_option("--user", arguments->user,
+                      "Run as this user once the interface and the store are open (when "
+                      "started as root); 'root' keeps root")
+      ->capture_default_str();
+  command->add_option("--flush-interval", arguments->flush_seconds,
+                      "Seconds between commits of the store, so reports see recent traffic")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  command->add_flag("-q,--quiet", arguments->quiet, "No progress line and no summary");
   command->callback([arguments, result] { *result = run_analyze(*arguments); });
 }
 

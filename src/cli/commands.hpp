@@ -18,6 +18,7 @@ constexpr int kInputDamaged = 3;  // finished, results written, but some input w
 // Each register function adds a subcommand with its options and its callback. The
 // callback stores its exit code in `*result`.
 void register_analyze_command(CLI::App& app, int* result);
+void register_live_command(CLI::App& app, int* result);
 void register_report_command(CLI::App& app, int* result);
 void register_rules_command(CLI::App& app, int* result);
 void register_lookup_command(CLI::App& app, int* result);

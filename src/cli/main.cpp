@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
 
   int result = spamtap::cli::exit_code::kOk;
   spamtap::cli::register_analyze_command(app, &result);
+  spamtap::cli::register_live_command(app, &result);
   spamtap::cli::register_report_command(app, &result);
   spamtap::cli::register_rules_command(app, &result);
   spamtap::cli::register_lookup_command(app, &result);
