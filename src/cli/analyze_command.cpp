@@ -292,6 +292,8 @@ int run_analyze(const AnalyzeArguments& arguments) {
       fmt::print(stderr, "{}: capturing on {}; Ctrl-C or SIGTERM stops, SIGHUP reloads the "
                  "blocklists\n", prefix, escape_control(arguments.interface));
     }
+    // LIMITATION: one analysis thread, and a store that falls behind blocks this loop, so
+    // the kernel drops frames (counted below) rather than spamtap dropping records.
     auto last_flush = std::chrono::steady_clock::now();
     auto flush_every = std::chrono::duration<double>(arguments.flush_seconds);
     Frame frame;
