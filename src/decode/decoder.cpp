@@ -654,11 +654,6 @@ DecodeStatus Decoder::State::transport(uint8_t protocol, const uint8_t* data, si
 Decoder::Decoder(DecodeLimits limits) : state_(std::make_unique<State>(limits)) {}
 Decoder::~Decoder() = default;
 
-void Decoder::advance(Timestamp now) {
-  State& state = *state_;
-  state.counts[static_cast<size_t>(Anomaly::kFragmentTimeout)] += state.fragments.expire(now);
-}
-
 DecodeStatus Decoder::decode(const Frame& frame, Packet* packet) {
   State& state = *state_;
   ++state.frames;

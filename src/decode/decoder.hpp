@@ -36,8 +36,6 @@ class Decoder {
   // `packet.payload` may point into the decoder's own buffer (a reassembled
   // datagram); it stays valid until the next call.
   DecodeStatus decode(const Frame& frame, Packet* packet);
-  // Lets time pass for the fragments held, as decoding a frame of that time would.
-  void advance(Timestamp now);
 
   // Named anomaly counters ("ipv4_bad_header_length", "tcp_truncated_header", ...).
   const std::map<std::string, uint64_t>& anomalies() const;

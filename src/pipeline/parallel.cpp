@@ -32,8 +32,6 @@ uint64_t mix(uint64_t h) {
   return h;
 }
 
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-
 bool has_ports(uint8_t protocol) {
   return protocol == ip_protocol::kTcp || protocol == ip_protocol::kUdp;
 }
@@ -199,81 +197,13 @@ uint32_t shard_of(const IpAddress& a, uint16_t port_a, const IpAddress& b, uint1
   return static_cast<uint32_t>(mix(ha + hb + protocol) % shards);
 }
 
-bool quick_tuple(const Frame& frame, QuickTuple* tuple) {
-  const uint8_t* data = frame.data;
-  size_t length = frame.captured_length;
-  size_t offset = 0;
-  int version = 0;
-  switch (frame.link_type) {
-    case link_type::kEthernet:
-    case link_type::kLinuxSll: {
-      offset = frame.link_type == link_type::kEthernet ? 14 : 16;
-      if (length < offset) return false;
-      uint16_t ether_type = be16(data + offset - 2);
-      for (int tags = 0; ether_type == 0x8100 || ether_type == 0x88A8 || ether_type == 0x9100;
-           ++tags) {
-        if (tags == 2 || length < offset + 4) return false;
-        ether_type = be16(data + offset + 2);
-        offset += 4;
-      }
-      if (ether_type == 0x0800) {
-        version = 4;
-      } else if (ether_type == 0x86DD) {
-        version = 6;
-      } else {
-        return false;
-      }
-      break;
-    }
-    case link_type::kRaw:
-    case link_type::kRawAlt: break;
-    case link_type::kIpv4: version = 4; break;
-    case link_type::kIpv6: version = 6; break;
-    default: return false;
-  }
-  if (length <= offset) return false;
-  const uint8_t* ip = data + offset;
-  size_t captured = length - offset;
-  if ((ip[0] >> 4) != (version ? version : ip[0] >> 4)) return false;
-  version = ip[0] >> 4;
-
-  size_t transport = 0;
-  if (version == 4) {
-    size_t header_length = static_cast<size_t>(ip[0] & 0x0f) * 4;
-    if (header_length < 20 || captured < header_length) return false;
-    bool fragment = (be16(ip + 6) & 0x3FFF) != 0;  // more-fragments flag or an offset
-    if (fragment) return false;
-    tuple->protocol = ip[9];
-    tuple->source = IpAddress::v4_bytes(ip + 12);
-    tuple->destination = IpAddress::v4_bytes(ip + 16);
-    transport = header_length;
-  } else if (version == 6) {
-    if (captured < 40) return false;
-    tuple->protocol = ip[6];
-    tuple->source = IpAddress::v6_bytes(ip + 8);
-    tuple->destination = IpAddress::v6_bytes(ip + 24);
-    transport = 40;
-  } else {
-    return false;
-  }
-  if (has_ports(tuple->protocol)) {
-    if (captured < transport + 4) return false;
-    tuple->source_port = be16(ip + transport);
-    tuple->destination_port = be16(ip + transport + 2);
-    return true;
-  }
-  tuple->source_port = tuple->destination_port = 0;
-  return tuple->protocol == ip_protocol::kIcmp || tuple->protocol == ip_protocol::kIcmpV6;
-}
-
-// Frames of one stretch of input: every frame's time, and each worker's frames, either
-// raw (the worker decodes them) or decoded by the reader. Bytes are copies, owned here.
+// Frames of one stretch of input: every frame's time, and each worker's packets, decoded
+// by the reader; payloads that will not stay where they are were copied into `bytes`.
 struct ParallelAnalysis::Batch {
   struct Item {
     uint64_t sequence = 0;
-    bool decoded = false;
-    Frame frame;      // raw: the bytes start at `offset`, unless data points to them
-    Packet packet;    // decoded: payload is empty, its captured bytes start at `offset`
+    Packet packet;        // its payload points into the capture, or is in `bytes` ...
+    bool copied = false;  // ... from `offset`, `length` bytes
     size_t offset = 0;
     size_t length = 0;
   };
@@ -325,8 +255,8 @@ class ParallelAnalysis::BatchPool {
 };
 
 struct ParallelAnalysis::Worker {
-  Worker(const ShardSettings& settings, const DecodeLimits& decode)
-      : decoder(decode), shard(settings, &recorder), input(kQueueDepth), output(kQueueDepth) {}
+  explicit Worker(const ShardSettings& settings)
+      : shard(settings, &recorder), input(kQueueDepth), output(kQueueDepth) {}
 
   void run() {
     for (;;) {
@@ -341,16 +271,8 @@ struct ParallelAnalysis::Worker {
         if (next == items.size() || items[next].sequence != sequence) continue;
         const Batch::Item& item = items[next++];
         recorder.begin(sequence, 1);
-        bool usable = true;
-        if (item.decoded) {
-          packet = item.packet;
-          packet.payload = {batch->bytes.data() + item.offset, item.length};
-        } else {
-          Frame frame = item.frame;
-          if (frame.data == nullptr) frame.data = batch->bytes.data() + item.offset;
-          usable = decoder.decode(frame, &packet) == DecodeStatus::kPacket;
-        }
-        if (!usable) continue;
+        packet = item.packet;
+        if (item.copied) packet.payload = {batch->bytes.data() + item.offset, item.length};
         if (first == 0 || packet.time < first) first = packet.time;
         if (packet.time > last) last = packet.time;
         shard.process(packet, sequence);
@@ -379,7 +301,6 @@ struct ParallelAnalysis::Worker {
 
   size_t id = 0;
   std::atomic<uint64_t> finished_batches{0};
-  Decoder decoder;
   Recorder recorder;
   Shard shard;
   Timestamp first = 0;
@@ -405,7 +326,7 @@ ParallelAnalysis::ParallelAnalysis(int workers, const ShardSettings& settings,
   share.flow.max_connections = std::max<size_t>(1, settings.flow.max_connections / workers_count_);
   share.max_reassembly_bytes = settings.max_reassembly_bytes / workers_count_;
   for (int i = 0; i < workers_count_; ++i) {
-    workers_.push_back(std::make_unique<Worker>(share, decode));
+    workers_.push_back(std::make_unique<Worker>(share));
     workers_.back()->id = static_cast<size_t>(i);
   }
   for (auto& worker : workers_) {
@@ -422,44 +343,30 @@ void ParallelAnalysis::frame(const Frame& frame, uint64_t sequence, bool stable)
   if (batch.times.empty()) batch.first_sequence = sequence;
   batch.times.push_back(frame.time);
 
-  Batch::Item item;
-  item.sequence = sequence;
-  QuickTuple tuple;
-  uint32_t worker = 0;
-  if (quick_tuple(frame, &tuple)) {
-    reader_decoder_.advance(frame.time);
-    worker = shard_of(tuple.source, tuple.source_port, tuple.destination,
-                      tuple.destination_port, tuple.protocol, workers_count_);
-    item.frame = frame;
-    if (stable) {
-      batch_end_ = frame.data + frame.captured_length;
-    } else {
-      item.frame.data = nullptr;
-      item.offset = batch.bytes.size();
-      item.length = frame.captured_length;
-      batch.bytes.insert(batch.bytes.end(), frame.data, frame.data + frame.captured_length);
-    }
-  } else {
-    // Fragments, tunnels and other link layers: decoded here, where the fragment
-    // table is, and placed by the tuple of what came out.
-    // LIMITATION: one conversation seen both inside a tunnel and outside it (the same
-    // inner addresses and ports) could be split over two workers if only some of its
-    // frames are tunnelled; each part is then a connection of its own.
-    Packet packet;
-    if (reader_decoder_.decode(frame, &packet) == DecodeStatus::kPacket) {
-      worker = shard_of(packet.source, packet.source_port, packet.destination,
-                        packet.destination_port, packet.protocol, workers_count_);
-      item.decoded = true;
+  // Decoded here: the reader touches the headers anyway, the fragment table is in one
+  // place, and the worker is chosen by the tuple the decoder found (inner addresses of
+  // tunnels included).
+  Packet packet;
+  if (reader_decoder_.decode(frame, &packet) == DecodeStatus::kPacket) {
+    Batch::Item item;
+    item.sequence = sequence;
+    uint32_t worker = shard_of(packet.source, packet.source_port, packet.destination,
+                               packet.destination_port, packet.protocol, workers_count_);
+    const uint8_t* payload = packet.payload.data();
+    bool in_frame = stable && !packet.payload.empty() && payload >= frame.data &&
+                    payload + packet.payload.size() <= frame.data + frame.captured_length;
+    if (stable) batch_end_ = frame.data + frame.captured_length;
+    if (!in_frame && !packet.payload.empty()) {
+      // Not where it will stay: a copy goes with the batch.
+      item.copied = true;
       item.offset = batch.bytes.size();
       item.length = packet.payload.size();
       batch.bytes.insert(batch.bytes.end(), packet.payload.begin(), packet.payload.end());
       packet.payload = {};
-      item.packet = packet;
-    } else {
-      item.sequence = 0;
     }
+    item.packet = packet;
+    batch.items[worker].push_back(item);
   }
-  if (item.sequence != 0) batch.items[worker].push_back(item);
   if (batch.times.size() >= kBatchFrames || batch.bytes.size() >= kBatchBytes) dispatch();
 }
 
@@ -555,17 +462,11 @@ std::map<std::string, uint64_t> ParallelAnalysis::shard_counters() const {
 }
 
 std::map<std::string, uint64_t> ParallelAnalysis::decode_anomalies() const {
-  std::map<std::string, uint64_t> total = reader_decoder_.anomalies();
-  for (const auto& worker : workers_) {
-    for (const auto& [name, count] : worker->decoder.anomalies()) total[name] += count;
-  }
-  return total;
+  return reader_decoder_.anomalies();
 }
 
 uint64_t ParallelAnalysis::not_ip() const {
-  uint64_t total = reader_decoder_.not_ip();
-  for (const auto& worker : workers_) total += worker->decoder.not_ip();
-  return total;
+  return reader_decoder_.not_ip();
 }
 
 Timestamp ParallelAnalysis::first_packet() const {

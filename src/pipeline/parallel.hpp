@@ -1,16 +1,15 @@
 // ParallelAnalysis: one reader, N analysis workers, one collector.
 //
-// The reader (the caller's thread) cuts the input into batches of frames. Each frame
-// goes to the worker that owns its connection, chosen by a symmetric hash of the
-// 5-tuple read straight from the headers; frames the quick look cannot place (tunnels,
-// fragments, link types other than Ethernet and raw IP) are decoded by the reader
-// itself, which keeps the fragment state, and sent on decoded. Every worker sees every
-// frame's time, so its clock, and with it every idle timeout, moves exactly as a single
-// table's would. A worker owns a Shard (flow table, reassembly, SMTP) and records what it
-// emits, keyed by the input position that caused it. The collector merges the workers'
-// records of each batch by that key, which restores the order one worker would have
-// produced, and replays them into the Collector: detection, blocklists and the stores
-// run on one thread and see the same calls in the same order as with one worker.
+// The reader (the caller's thread) decodes every frame (the fragment table lives there)
+// and hands each packet to the worker that owns its connection, chosen by a symmetric
+// hash of the 5-tuple. Packets travel in batches; their payloads point into the capture
+// when it is memory-mapped and are copied otherwise. Every worker sees every frame's
+// time, so its clock, and with it every idle timeout, moves exactly as a single table's
+// would. A worker owns a Shard (flow table, reassembly, SMTP) and records what it emits,
+// keyed by the input position that caused it. The collector merges the workers' records
+// of each batch by that key, which restores the order one worker would have produced,
+// and replays them into the Collector: detection, blocklists and the stores run on one
+// thread and see the same calls in the same order as with one worker.
 #pragma once
 
 #include <cstdint>
@@ -32,18 +31,6 @@ namespace spamtap {
 // Ports count only for TCP and UDP.
 uint32_t shard_of(const IpAddress& a, uint16_t port_a, const IpAddress& b, uint16_t port_b,
                   uint8_t protocol, uint32_t shards);
-
-// The 5-tuple of a plain packet (Ethernet with up to two VLAN tags, or raw IP; IPv4 or
-// IPv6 without extension headers; not a fragment; TCP, UDP, ICMP or ICMPv6), read
-// without decoding the rest. False for anything else.
-struct QuickTuple {
-  IpAddress source;
-  IpAddress destination;
-  uint16_t source_port = 0;
-  uint16_t destination_port = 0;
-  uint8_t protocol = 0;
-};
-bool quick_tuple(const Frame& frame, QuickTuple* tuple);
 
 class ParallelAnalysis {
  public:
