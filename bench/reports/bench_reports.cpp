@@ -17,6 +17,7 @@
 #include <string>
 
 #include "analysis/report_layer.hpp"
+#include "analysis/suspects.hpp"
 #include "store/sqlite_store.hpp"
 
 using namespace spamtap;
@@ -91,8 +92,10 @@ int main(int argc, char** argv) {
                       static_cast<Timestamp>(unit(random) * static_cast<double>(kHourNs));
     double kind = unit(random);
     uint32_t rank = pick_outside_rank(random);
-    uint32_t remote = rank == 0 ? random() % 200 : rank == 1 ? random() % 2000
-                    : rank == 2 ? random() % 8000 : random() % 20000;
+    uint32_t remote = rank == 0   ? random() % 200
+                      : rank == 1 ? random() % 2000
+                      : rank == 2 ? random() % 8000
+                                  : random() % 20000;
     c.id = id;
     c.key.protocol = 6;
     c.key.originator = locals[pick_desktop(random)];
@@ -130,12 +133,11 @@ int main(int argc, char** argv) {
     c.first_time = first;
     c.last_time = first + static_cast<Timestamp>(unit(random) * 30e9);
     bool refused = unit(random) < 0.03;
-    c.tcp_flags_seen = c.key.protocol == 6
-                           ? (refused ? tcp_seen::kSyn | tcp_seen::kRespRst
-                                      : tcp_seen::kSyn | tcp_seen::kSynAck |
-                                            tcp_seen::kHandshakeAck | tcp_seen::kOrigFin |
-                                            tcp_seen::kRespFin)
-                           : 0;
+    c.tcp_flags_seen = c.key.protocol == 6 ? (refused ? tcp_seen::kSyn | tcp_seen::kRespRst
+                                                      : tcp_seen::kSyn | tcp_seen::kSynAck |
+                                                            tcp_seen::kHandshakeAck |
+                                                            tcp_seen::kOrigFin | tcp_seen::kRespFin)
+                                           : 0;
     c.end = refused ? ConnectionEnd::kRst : ConnectionEnd::kFin;
     c.role_rule = RoleRule::kSyn;
     c.originator.packets = 5 + random() % 10;
@@ -159,8 +161,11 @@ int main(int argc, char** argv) {
   double update_seconds = since(start);
   store.reset();
 
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3* db = open_store_for_reading(path, &error);
+  if (!db) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
   auto count = [&](const char* sql) {
     sqlite3_stmt* statement = nullptr;
     sqlite3_prepare_v2(db, sql, -1, &statement, nullptr);
@@ -171,17 +176,23 @@ int main(int argc, char** argv) {
   std::printf("connections %lld; insert %.1f s; aggregate update %.1f s\n",
               static_cast<long long>(count("SELECT COUNT(*) FROM connections")), insert_seconds,
               update_seconds);
-  std::printf("agg_flow_hour %lld rows, agg_port_hour %lld, agg_host_hour %lld\n",
-              static_cast<long long>(count("SELECT COUNT(*) FROM agg_flow_hour")),
-              static_cast<long long>(count("SELECT COUNT(*) FROM agg_port_hour")),
-              static_cast<long long>(count("SELECT COUNT(*) FROM agg_host_hour")));
+  std::printf(
+      "rows: agg_port_hour %lld, agg_port_total %lld, agg_host_hour %lld, "
+      "agg_host_total %lld; store %.0f MB\n",
+      static_cast<long long>(count("SELECT COUNT(*) FROM agg_port_hour")),
+      static_cast<long long>(count("SELECT COUNT(*) FROM agg_port_total")),
+      static_cast<long long>(count("SELECT COUNT(*) FROM agg_host_hour")),
+      static_cast<long long>(count("SELECT COUNT(*) FROM agg_host_total")),
+      static_cast<double>(count("SELECT page_count * page_size FROM pragma_page_count, "
+                                "pragma_page_size")) /
+          1e6);
   sqlite3_exec(db, "ATTACH ':memory:' AS scratch", nullptr, nullptr, nullptr);
 
   struct Variant {
     const char* name;
     ReportOptions options;
   };
-  std::vector<Variant> variants(4);
+  std::vector<Variant> variants(5);
   variants[0].name = "all local hosts";
   variants[1].name = "--host 10.20.0.66";
   variants[1].options.host = "10.20.0.66";
@@ -190,6 +201,8 @@ int main(int argc, char** argv) {
   variants[3].name = "one weekday (--since/--until)";
   variants[3].options.since = kMonday + 2 * 24 * kHourNs;
   variants[3].options.until = kMonday + 3 * 24 * kHourNs;
+  variants[4].name = "--host 10.20.8.1 (busiest)";
+  variants[4].options.host = "10.20.8.1";  // the DNS server, also a target of inbound traffic
 
   SqliteSource source(db);
   std::printf("%-17s %-30s %8s %10s\n", "report", "filter", "rows", "seconds");
@@ -205,8 +218,7 @@ int main(int argc, char** argv) {
   }
   auto begin = std::chrono::steady_clock::now();
   auto events = novelty_and_surge_events(db, kMonday + 4 * 24 * kHourNs);
-  std::printf("%-17s %-30s %8zu %10.3f\n", "events", "since day 5", events.size(),
-              since(begin));
+  std::printf("%-17s %-30s %8zu %10.3f\n", "events", "since day 5", events.size(), since(begin));
   sqlite3_close(db);
   return 0;
 }

@@ -1,10 +1,11 @@
 #include "analysis/report_layer.hpp"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
-#include <fmt/format.h>
-
 #include "analysis/report_query.hpp"
+#include "store/aggregates.hpp"
+#include "store/peer_sketch.hpp"
 
 namespace spamtap {
 
@@ -63,6 +64,14 @@ std::string SqliteDialect::integer_divide(std::string_view dividend, int64_t div
   return fmt::format("({} / {})", dividend, divisor);
 }
 
+std::string SqliteDialect::distinct_count(std::string_view sketch_column) const {
+  return fmt::format("sketch_count({})", sketch_column);
+}
+
+SqliteSource::SqliteSource(sqlite3* db) : db_(db) {
+  register_sketch_functions(db_);
+}
+
 bool SqliteSource::run(const Query& query, std::vector<ResultRow>* rows, std::string* error) {
   sqlite3_stmt* statement = nullptr;
   if (sqlite3_prepare_v2(db_, query.sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
@@ -114,8 +123,7 @@ bool SqliteSource::run(const Query& query, std::vector<ResultRow>* rows, std::st
 
 std::string QueryBuilder::bind(SqlValue value) {
   query_.parameters.push_back(std::move(value));
-  return dialect_.placeholder(static_cast<int>(query_.parameters.size()),
-                              query_.parameters.back());
+  return dialect_.placeholder(static_cast<int>(query_.parameters.size()), query_.parameters.back());
 }
 
 std::string QueryBuilder::host_set(std::string_view column, const ReportOptions& options,
@@ -123,14 +131,44 @@ std::string QueryBuilder::host_set(std::string_view column, const ReportOptions&
   std::string clause;
   if (!options.host.empty()) clause += fmt::format(" AND {} = {}", column, bind(options.host));
   if (options.asset) {
-    clause += fmt::format(" AND {} IN (SELECT host FROM asset_members WHERE list = {})",
-                          column, bind(*options.asset));
+    clause += fmt::format(" AND {} IN (SELECT host FROM asset_members WHERE list = {})", column,
+                          bind(*options.asset));
   }
-  if (options.host.empty() && !options.asset && !options.include_remote &&
-      !local_column.empty()) {
+  if (options.host.empty() && !options.asset && !options.include_remote && !local_column.empty()) {
     clause += fmt::format(" AND {} = 1", local_column);
   }
   return clause;
+}
+
+std::string QueryBuilder::aggregate_hosts(const ReportOptions& options, bool per_host) {
+  if (!options.host.empty() || options.asset || per_host) {
+    return host_set("host", options, "host_local") + fmt::format(" AND host <> '{}'", kAllHosts);
+  }
+  std::string clause = fmt::format(" AND host = '{}'", kAllHosts);
+  if (!options.include_remote) clause += " AND host_local = 1";
+  return clause;
+}
+
+std::string QueryBuilder::aggregate_rows(std::string_view level, const ReportOptions& options) {
+  if (!options.since && !options.until) return fmt::format("agg_{}_total", level);
+
+  // Hours [first, last]; whole days [first_day, end_day) within them. The unbounded ends
+  // stay far from overflow when rounded to days.
+  constexpr int64_t kFar = int64_t{1} << 50;
+  int64_t first = options.since ? floor_divide(*options.since, kHour) : -kFar;
+  int64_t last = options.until ? floor_divide(*options.until - 1, kHour) : kFar;
+  int64_t first_day = -floor_divide(-first, 24) * 24;
+  int64_t end_day = floor_divide(last + 1, 24) * 24;
+  auto hours = [&](int64_t from, int64_t to) {
+    return fmt::format("SELECT * FROM agg_{}_hour WHERE hour >= {} AND hour <= {}", level,
+                       bind(from), bind(to));
+  };
+  if (first_day >= end_day) return "(" + hours(first, last) + ")";
+  std::string rows = fmt::format("SELECT * FROM agg_{}_day WHERE hour >= {} AND hour < {}", level,
+                                 bind(first_day), bind(end_day));
+  if (first < first_day) rows += " UNION ALL " + hours(first, first_day - 1);
+  if (last >= end_day) rows += " UNION ALL " + hours(end_day, last);
+  return "(" + rows + ")";
 }
 
 std::string QueryBuilder::hour_range(std::string_view column, const ReportOptions& options,
@@ -185,7 +223,9 @@ std::string protocol_name(int64_t protocol) {
   }
 }
 
-std::string role_name(int64_t role) { return role == 0 ? "client" : "server"; }
+std::string role_name(int64_t role) {
+  return role == 0 ? "client" : "server";
+}
 
 nlohmann::json time_cell(const nlohmann::json& nanoseconds) {
   if (!nanoseconds.is_number_integer()) return nullptr;
@@ -210,8 +250,7 @@ constexpr AnalysisReport kReports[] = {
      accepts_external_report},
     {"matrix", "Port x host matrix of connection counts (hosts as rows, ports as columns)",
      matrix_report},
-    {"activity", "Connections and bytes per hour or day, optionally per port",
-     activity_report},
+    {"activity", "Connections and bytes per hour or day, optionally per port", activity_report},
     {"talkers", "Top talkers by bytes, connections or distinct peers, per direction",
      talkers_report},
     {"novel",
@@ -230,7 +269,9 @@ constexpr AnalysisReport kReports[] = {
 
 }  // namespace
 
-std::span<const AnalysisReport> analysis_reports() { return kReports; }
+std::span<const AnalysisReport> analysis_reports() {
+  return kReports;
+}
 
 const AnalysisReport* find_analysis_report(std::string_view name) {
   for (const auto& report : kReports) {
@@ -247,10 +288,13 @@ bool run_report(ReportSource& source, std::string_view name, const ReportOptions
     return false;
   }
   std::vector<ResultRow> probe;
-  Query check{"SELECT COUNT(*) FROM agg_state", {}};
-  if (!source.run(check, &probe, error)) {
-    *error = "the store has no aggregate tables (it was written by an older spamtap); "
-             "analyze the capture again into a new store";
+  Query check{"SELECT value FROM agg_state WHERE key = 'schema_version'", {}};
+  if (!source.run(check, &probe, error) || probe.empty() ||
+      probe[0][0] != kAggregateSchemaVersion) {
+    *error =
+        "the store has no aggregate tables of this version (it was written by an "
+        "older spamtap); open it once for writing, e.g. 'spamtap analyze' of any "
+        "capture, to rebuild them, or analyze the capture again into a new store";
     return false;
   }
   return report->build(source, options, table, error);

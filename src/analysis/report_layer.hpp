@@ -4,14 +4,22 @@
 // and the dashboard both call run_report(); neither builds SQL.
 //
 // A report is written once, against two small interfaces:
-//   SqlDialect    how the store's SQL spells placeholders and integer division;
+//   SqlDialect    how the store's SQL spells placeholders, integer division and the
+//                 merge of distinct-count sketches;
 //   ReportSource  runs a Query (SQL plus bound parameters) and returns rows.
 // SqliteSource implements both for the embedded store. A second store (ClickHouse)
 // adds its own dialect and source; no report changes. Values from the command line
 // are always bound as parameters, never formatted into the SQL.
 //
-// Reports read the pre-aggregated tables of store/aggregates.hpp (hour resolution) and,
-// for sessions, the connections table through its indexes. Filters:
+// Reports read the pre-aggregated tables of store/aggregates.hpp and, for sessions, the
+// connections table through its indexes. Without a time range they read the all-time
+// tables, with one the day and hour tables; without --host or --asset they read the
+// rows that sum all local hosts ('*') where the report does not list hosts. Distinct
+// peers and hosts come from merged sketches: exact up to 64 values, within a few per
+// cent beyond (store/peer_sketch.hpp).
+// LIMITATION: above 64 distinct peers (or hosts) a count is a HyperLogLog estimate with
+// a standard error of about 2.3 %, so it can differ from an exact count by a few per cent.
+// Filters:
 //   --asset LIST   hosts in asset_members under LIST (a list without rows: no hosts);
 //   --host ADDR    one host;
 //   --port N       one service port (the responder's port);
@@ -26,6 +34,8 @@
 // The bucket surges when value > baseline + max(min_jump, 5 * MAD) and value > 2 * the
 // window's largest value. The second test keeps daily rhythms (every morning after a
 // quiet night) from firing; at least K/2 buckets of history must precede the bucket.
+// The peers metric is the distinct peers in the bucket: of the host, or of the
+// selected hosts on the port.
 #pragma once
 
 #include <cstdint>
@@ -54,8 +64,8 @@ bool parse_host_role(std::string_view text, HostRole* role);
 bool parse_talker_order(std::string_view text, TalkerOrder* order);
 
 struct SurgeSettings {
-  int history = 0;         // K; 0: 24 for hours, 14 for days
-  int64_t min_jump = 10;   // the smallest rise over the baseline that counts
+  int history = 0;        // K; 0: 24 for hours, 14 for days
+  int64_t min_jump = 10;  // the smallest rise over the baseline that counts
 };
 
 struct ReportOptions {
@@ -65,10 +75,10 @@ struct ReportOptions {
   std::optional<std::string> asset;  // asset list name
   std::optional<int> port;
   HostRole role = HostRole::kAny;
-  bool include_remote = false;       // aggregate reports: also hosts outside home networks
-  size_t limit = 0;                  // 0: the report's default
-  Bucket bucket = Bucket::kHour;     // activity, surge
-  bool per_port = false;             // activity
+  bool include_remote = false;              // aggregate reports: also hosts outside home networks
+  size_t limit = 0;                         // 0: the report's default
+  Bucket bucket = Bucket::kHour;            // activity, surge
+  bool per_port = false;                    // activity
   TalkerOrder order = TalkerOrder::kBytes;  // talkers
   std::optional<Timestamp> learn_until;     // novel: overrides "the first run"
   SurgeSettings surge;
@@ -88,6 +98,10 @@ class SqlDialect {
   // The text of the `index`-th (1-based) parameter, e.g. "?3" or "{p3:Int64}".
   virtual std::string placeholder(int index, const SqlValue& value) const = 0;
   virtual std::string integer_divide(std::string_view dividend, int64_t divisor) const = 0;
+  // An aggregate over a column of distinct-value sketches: the distinct count of their
+  // union. SQLite: sketch_count() of store/peer_sketch.hpp; ClickHouse would keep
+  // uniqCombined states in the column and read them with uniqCombinedMerge().
+  virtual std::string distinct_count(std::string_view sketch_column) const = 0;
 
   // Hours since the epoch -> the first hour of its bucket.
   std::string bucket_hour(std::string_view hour_column, Bucket bucket) const;
@@ -97,6 +111,7 @@ class SqliteDialect : public SqlDialect {
  public:
   std::string placeholder(int index, const SqlValue& value) const override;
   std::string integer_divide(std::string_view dividend, int64_t divisor) const override;
+  std::string distinct_count(std::string_view sketch_column) const override;
 };
 
 using ResultRow = std::vector<nlohmann::json>;
@@ -111,7 +126,8 @@ class ReportSource {
 
 class SqliteSource : public ReportSource {
  public:
-  explicit SqliteSource(sqlite3* db) : db_(db) {}
+  // Registers the sketch functions on `db`, which the aggregate reports need.
+  explicit SqliteSource(sqlite3* db);
   const SqlDialect& dialect() const override { return dialect_; }
   bool run(const Query& query, std::vector<ResultRow>* rows, std::string* error) override;
 

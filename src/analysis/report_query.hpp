@@ -25,6 +25,14 @@ class QueryBuilder {
   // include_remote (pass "" to never restrict to local hosts).
   std::string host_set(std::string_view column, const ReportOptions& options,
                        std::string_view local_column);
+  // The aggregate rows to read: without --host or --asset, the '*' row of all local
+  // hosts (and of all remote ones with include_remote) unless `per_host`; otherwise one
+  // row per selected host.
+  std::string aggregate_hosts(const ReportOptions& options, bool per_host);
+  // The rows of aggregate `level` ("port" or "host") that cover the time range, as a
+  // FROM source: agg_<level>_total without a range; with one, the day rows of the whole
+  // days in it and the hour rows of the partial days at its ends.
+  std::string aggregate_rows(std::string_view level, const ReportOptions& options);
   // An hour-number column against since/until, widened by `extra_hours_before`.
   std::string hour_range(std::string_view column, const ReportOptions& options,
                          int64_t extra_hours_before = 0);

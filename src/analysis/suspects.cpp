@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include "detect/catalog.hpp"
+#include "store/peer_sketch.hpp"
 
 namespace spamtap {
 
@@ -65,6 +66,7 @@ sqlite3* open_store_for_reading(const std::string& path, std::string* error) {
     return nullptr;
   }
   sqlite3_finalize(probe);
+  register_sketch_functions(db);
   return db;
 }
 

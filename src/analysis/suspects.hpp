@@ -26,7 +26,8 @@ struct ReportFilter {
 extern const char* const kEventFilterSql;
 void bind_event_filter(sqlite3_stmt* statement, const ReportFilter& filter);
 
-// Opens a store for reading; nullptr with `error` when it cannot be read.
+// Opens a store for reading, with the sketch functions the aggregate reports use;
+// nullptr with `error` when it cannot be read.
 sqlite3* open_store_for_reading(const std::string& path, std::string* error);
 
 Table suspects_report(sqlite3* db, const ReportFilter& filter);

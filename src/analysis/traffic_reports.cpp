@@ -1,5 +1,5 @@
 // The traffic reports: who used which ports, when, how much. All but sessions read the
-// hourly aggregates; sessions reads the connections through their indexes.
+// aggregates; sessions reads the connections through their indexes.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,8 +19,8 @@ int64_t integer(const nlohmann::json& cell) {
 }
 
 std::string port_label(int64_t protocol, int64_t port) {
-  return protocol == 6 ? std::to_string(port) : protocol_name(protocol) + "/" +
-                                                     std::to_string(port);
+  return protocol == 6 ? std::to_string(port)
+                       : protocol_name(protocol) + "/" + std::to_string(port);
 }
 
 const char* weekday(Timestamp time) {
@@ -37,18 +37,20 @@ size_t limit_or(const ReportOptions& options, size_t fallback) {
 
 bool ports_report(ReportSource& source, const ReportOptions& options, Table* table,
                   std::string* error) {
-  table->columns = {"role", "protocol", "port", "hosts", "connections", "established",
-                    "bytes_sent", "bytes_received", "peers", "first_seen", "last_seen"};
-  QueryBuilder q(source.dialect());
-  std::string where = q.host_set("host", options, "host_local") + q.hour_range("hour", options) +
-                      q.port("port", options) + q.role("role", options);
+  table->columns = {"role",        "protocol",    "port",       "hosts",
+                    "connections", "established", "bytes_sent", "bytes_received",
+                    "peers",       "first_seen",  "last_seen"};
+  const SqlDialect& dialect = source.dialect();
+  QueryBuilder q(dialect);
+  std::string where =
+      q.aggregate_hosts(options, false) + q.port("port", options) + q.role("role", options);
   std::string limit = q.bind(static_cast<int64_t>(limit_or(options, 1000)));
-  Query query = q.finish(
-      "SELECT role, protocol, port, COUNT(DISTINCT host), SUM(connections), SUM(handshakes), "
-      "SUM(bytes_sent), SUM(bytes_received), COUNT(DISTINCT peer), MIN(first_ns), "
-      "MAX(last_ns) FROM agg_flow_hour WHERE 1 = 1" + where +
-      " GROUP BY role, protocol, port ORDER BY SUM(connections) DESC, role, port LIMIT " +
-      limit);
+  Query query = q.finish(fmt::format(
+      "SELECT role, protocol, port, {}, SUM(connections), SUM(handshakes), SUM(bytes_sent), "
+      "SUM(bytes_received), {}, MIN(first_ns), MAX(last_ns) FROM {} WHERE 1 = 1{} "
+      "GROUP BY role, protocol, port ORDER BY SUM(connections) DESC, role, port LIMIT {}",
+      dialect.distinct_count("hosts"), dialect.distinct_count("peers"),
+      q.aggregate_rows("port", options), where, limit));
   std::vector<ResultRow> rows;
   if (!source.run(query, &rows, error)) return false;
   for (auto& row : rows) {
@@ -61,47 +63,42 @@ bool ports_report(ReportSource& source, const ReportOptions& options, Table* tab
 
 bool client_ports_report(ReportSource& source, const ReportOptions& options, Table* table,
                          std::string* error) {
-  table->columns = {"host",  "protocol", "port", "connections", "established",
-                    "peers", "bytes_sent", "bytes_received", "first_seen", "last_seen"};
+  table->columns = {"host",  "protocol",   "port",           "connections", "established",
+                    "peers", "bytes_sent", "bytes_received", "first_seen",  "last_seen"};
   QueryBuilder q(source.dialect());
-  std::string where = q.host_set("host", options, "") + q.hour_range("hour", options) +
-                      q.port("port", options);
+  std::string where = q.aggregate_hosts(options, true) + q.port("port", options);
   std::string limit = q.bind(static_cast<int64_t>(limit_or(options, 10000)));
-  Query query = q.finish(
-      "SELECT host, protocol, port, SUM(connections), SUM(handshakes), COUNT(DISTINCT peer), "
-      "SUM(bytes_sent), SUM(bytes_received), MIN(first_ns), MAX(last_ns) FROM agg_flow_hour "
-      "WHERE role = 0 AND host_local = 1" + where +
-      " GROUP BY host, protocol, port ORDER BY host, SUM(connections) DESC, port LIMIT " +
-      limit);
+  Query query = q.finish(fmt::format(
+      "SELECT host, protocol, port, SUM(connections), SUM(handshakes), {}, SUM(bytes_sent), "
+      "SUM(bytes_received), MIN(first_ns), MAX(last_ns) FROM {} "
+      "WHERE role = 0 AND host_local = 1{} "
+      "GROUP BY host, protocol, port ORDER BY host, SUM(connections) DESC, port LIMIT {}",
+      source.dialect().distinct_count("peers"), q.aggregate_rows("port", options), where, limit));
   std::vector<ResultRow> rows;
   if (!source.run(query, &rows, error)) return false;
   for (auto& row : rows) {
-    table->rows.push_back({row[0], protocol_name(integer(row[1])), row[2], row[3], row[4],
-                           row[5], row[6], row[7], time_cell(row[8]), time_cell(row[9])});
+    table->rows.push_back({row[0], protocol_name(integer(row[1])), row[2], row[3], row[4], row[5],
+                           row[6], row[7], time_cell(row[8]), time_cell(row[9])});
   }
   return true;
 }
 
-bool accepts_external_report(ReportSource& source, const ReportOptions& options,
-                             Table* table, std::string* error) {
-  table->columns = {"host", "port", "outside_clients", "connections", "first_seen",
-                    "last_seen"};
+bool accepts_external_report(ReportSource& source, const ReportOptions& options, Table* table,
+                             std::string* error) {
+  table->columns = {"host", "port", "outside_clients", "connections", "first_seen", "last_seen"};
   QueryBuilder q(source.dialect());
-  std::string where = q.host_set("host", options, "") + q.hour_range("hour", options) +
-                      q.port("port", options);
+  std::string where = q.aggregate_hosts(options, true) + q.port("port", options);
   std::string limit = q.bind(static_cast<int64_t>(limit_or(options, 10000)));
-  // LIMITATION: first/last seen are those of the hour rows with a completed handshake,
-  // so a refused attempt in the same hour and from the same client can widen them.
-  Query query = q.finish(
-      "SELECT host, port, COUNT(DISTINCT peer), SUM(handshakes), MIN(first_ns), MAX(last_ns) "
-      "FROM agg_flow_hour WHERE role = 1 AND protocol = 6 AND host_local = 1 AND "
-      "peer_local = 0 AND handshakes > 0" + where +
-      " GROUP BY host, port ORDER BY host, port LIMIT " + limit);
+  Query query = q.finish(fmt::format(
+      "SELECT host, port, {}, SUM(outside_handshakes), MIN(outside_first_ns), "
+      "MAX(outside_last_ns) FROM {} WHERE role = 1 AND protocol = 6 AND host_local = 1 AND "
+      "outside_handshakes > 0{} GROUP BY host, port ORDER BY host, port LIMIT {}",
+      source.dialect().distinct_count("outside_peers"), q.aggregate_rows("port", options), where,
+      limit));
   std::vector<ResultRow> rows;
   if (!source.run(query, &rows, error)) return false;
   for (auto& row : rows) {
-    table->rows.push_back({row[0], row[1], row[2], row[3], time_cell(row[4]),
-                           time_cell(row[5])});
+    table->rows.push_back({row[0], row[1], row[2], row[3], time_cell(row[4]), time_cell(row[5])});
   }
   return true;
 }
@@ -109,11 +106,11 @@ bool accepts_external_report(ReportSource& source, const ReportOptions& options,
 bool matrix_report(ReportSource& source, const ReportOptions& options, Table* table,
                    std::string* error) {
   QueryBuilder q(source.dialect());
-  std::string where = q.host_set("host", options, "host_local") + q.hour_range("hour", options) +
-                      q.port("port", options) + q.role("role", options);
-  Query query = q.finish(
-      "SELECT host, protocol, port, SUM(connections) FROM agg_port_hour WHERE 1 = 1" + where +
-      " GROUP BY host, protocol, port");
+  std::string where =
+      q.aggregate_hosts(options, true) + q.port("port", options) + q.role("role", options);
+  Query query = q.finish("SELECT host, protocol, port, SUM(connections) FROM " +
+                         q.aggregate_rows("port", options) + " WHERE 1 = 1" + where +
+                         " GROUP BY host, protocol, port");
   std::vector<ResultRow> rows;
   if (!source.run(query, &rows, error)) return false;
 
@@ -125,7 +122,7 @@ bool matrix_report(ReportSource& source, const ReportOptions& options, Table* ta
     host_totals[row[0].get<std::string>()] += integer(row[3]);
   }
   std::vector<std::pair<std::pair<int64_t, int64_t>, int64_t>> ports(port_totals.begin(),
-                                                                      port_totals.end());
+                                                                     port_totals.end());
   std::stable_sort(ports.begin(), ports.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   ports.resize(std::min(ports.size(), limit_or(options, 40)));
@@ -167,13 +164,26 @@ bool activity_report(ReportSource& source, const ReportOptions& options, Table* 
   QueryBuilder q(source.dialect());
   std::string bucket = source.dialect().bucket_hour("hour", options.bucket);
   std::string from = per_port ? "agg_port_hour" : "agg_host_hour";
-  std::string where = q.host_set("host", options, "host_local") + q.hour_range("hour", options) +
+  std::string where = q.aggregate_hosts(options, false) + q.hour_range("hour", options) +
                       q.role("role", options) + (per_port ? q.port("port", options) : "");
   std::string keys = per_port ? ", protocol, port" : "";
+  // The '*' rows hold a connection between two selected hosts twice, as client and as
+  // server: its server side counts only when the client was not selected. With remote
+  // hosts every client is selected, so the client side alone counts. Bytes need no
+  // such care: each side's bytes are sent by one end and received by the other.
+  // LIMITATION: with --asset, a connection between two members of the list still counts
+  // once for each of them in the connections column.
+  std::string connections = "SUM(connections)";
+  if (options.host.empty() && !options.asset && options.role == HostRole::kAny) {
+    connections = options.include_remote
+                      ? "SUM(CASE WHEN role = 0 THEN connections ELSE 0 END)"
+                      : "SUM(connections) - SUM(CASE WHEN role = 1 THEN local_peer_connections "
+                        "ELSE 0 END)";
+  }
   Query query = q.finish(fmt::format(
-      "SELECT {0}{1}, COUNT(DISTINCT host), SUM(connections), SUM(bytes_sent), "
-      "SUM(bytes_received) FROM {2} WHERE 1 = 1{3} GROUP BY {0}{1} ORDER BY {0}{1}",
-      bucket, keys, from, where));
+      "SELECT {0}{1}, {4}, {5}, SUM(bytes_sent), SUM(bytes_received) FROM {2} WHERE 1 = 1{3} "
+      "GROUP BY {0}{1} ORDER BY {0}{1}",
+      bucket, keys, from, where, source.dialect().distinct_count("hosts"), connections));
   std::vector<ResultRow> rows;
   if (!source.run(query, &rows, error)) return false;
 
@@ -204,8 +214,7 @@ bool activity_report(ReportSource& source, const ReportOptions& options, Table* 
   }
   constexpr int64_t kMostBuckets = 100'000;
   size_t next = 0;
-  for (int64_t hour = first; hour <= last && (hour - first) / step < kMostBuckets;
-       hour += step) {
+  for (int64_t hour = first; hour <= last && (hour - first) / step < kMostBuckets; hour += step) {
     if (next < rows.size() && integer(rows[next][0]) == hour) {
       add(hour, &rows[next++]);
     } else {
@@ -217,25 +226,26 @@ bool activity_report(ReportSource& source, const ReportOptions& options, Table* 
 
 bool talkers_report(ReportSource& source, const ReportOptions& options, Table* table,
                     std::string* error) {
-  table->columns = {"direction", "rank", "host", "connections", "bytes_sent",
-                    "bytes_received", "bytes", "peers"};
-  const char* order = "SUM(bytes_sent) + SUM(bytes_received)";
-  if (options.order == TalkerOrder::kConnections) order = "SUM(connections)";
-  if (options.order == TalkerOrder::kPeers) order = "COUNT(DISTINCT peer)";
+  table->columns = {"direction",  "rank",           "host",  "connections",
+                    "bytes_sent", "bytes_received", "bytes", "peers"};
+  const char* order = "sent + received";
+  if (options.order == TalkerOrder::kConnections) order = "connection_count";
+  if (options.order == TalkerOrder::kPeers) order = "peer_count";
 
   for (int64_t role : {int64_t{0}, int64_t{1}}) {
     if (options.role == HostRole::kClient && role == 1) continue;
     if (options.role == HostRole::kServer && role == 0) continue;
     QueryBuilder q(source.dialect());
+    // The host rows hold each host's peers over all its ports; a port needs the port rows.
+    std::string from = q.aggregate_rows(options.port ? "port" : "host", options);
     std::string where = fmt::format(" AND role = {}", q.bind(role)) +
-                        q.host_set("host", options, "host_local") +
-                        q.hour_range("hour", options) + q.port("port", options);
+                        q.aggregate_hosts(options, true) + q.port("port", options);
     std::string limit = q.bind(static_cast<int64_t>(limit_or(options, 20)));
     Query query = q.finish(fmt::format(
-        "SELECT host, SUM(connections), SUM(bytes_sent), SUM(bytes_received), "
-        "COUNT(DISTINCT peer) FROM agg_flow_hour WHERE 1 = 1{} GROUP BY host "
+        "SELECT host, SUM(connections) AS connection_count, SUM(bytes_sent) AS sent, "
+        "SUM(bytes_received) AS received, {} AS peer_count FROM {} WHERE 1 = 1{} GROUP BY host "
         "ORDER BY {} DESC, host LIMIT {}",
-        where, order, limit));
+        source.dialect().distinct_count("peers"), from, where, order, limit));
     std::vector<ResultRow> rows;
     if (!source.run(query, &rows, error)) return false;
     int64_t rank = 0;
@@ -249,52 +259,59 @@ bool talkers_report(ReportSource& source, const ReportOptions& options, Table* t
 
 bool sessions_report(ReportSource& source, const ReportOptions& options, Table* table,
                      std::string* error) {
-  table->columns = {"id",          "start",        "end",        "duration_s",
-                    "client",      "client_port",  "server",     "server_port",
-                    "client_bytes", "server_bytes", "bytes_per_s", "ended_by",
-                    "state",       "helo"};
+  table->columns = {"id",          "start",    "end",         "duration_s",   "client",
+                    "client_port", "server",   "server_port", "client_bytes", "server_bytes",
+                    "bytes_per_s", "ended_by", "state",       "helo"};
   QueryBuilder q(source.dialect());
-  // The host filter applies to either end (or to the end the role names); an OR of two
-  // indexed columns, so each side is found through its own index.
-  std::string hosts;
-  bool filtered = !options.host.empty() || options.asset;
-  if (filtered) {
-    auto side = [&](const char* column) {
-      ReportOptions one = options;
-      one.include_remote = true;
-      std::string clause = q.host_set(column, one, "");
-      return "(1 = 1" + clause + ")";
-    };
-    if (options.role == HostRole::kClient) {
-      hosts = " AND " + side("c.orig_addr");
-    } else if (options.role == HostRole::kServer) {
-      hosts = " AND " + side("c.resp_addr");
-    } else {
-      std::string client = side("c.orig_addr");
-      hosts = " AND (" + client + " OR " + side("c.resp_addr") + ")";
-    }
-  }
-  std::string where = hosts + q.time_range("c.start_ns", options) +
-                      q.port("c.resp_port", options);
   std::string limit = q.bind(static_cast<int64_t>(limit_or(options, 1000)));
-  Query query = q.finish(
-      "SELECT c.id, c.start_ns, c.end_ns, c.orig_addr, c.orig_port, c.resp_addr, c.resp_port, "
-      "c.orig_ip_bytes, c.resp_ip_bytes, c.ended_by, c.state, s.helo "
-      "FROM connections c LEFT JOIN smtp_sessions s ON s.connection_id = c.id "
-      "WHERE c.protocol = 6 AND c.handshake = 1 AND c.ended_by IN ('fin', 'rst')" + where +
-      " ORDER BY c.start_ns, c.id LIMIT " + limit);
+  std::string rest = q.time_range("c.start_ns", options) + q.port("c.resp_port", options);
+  // One end's connections, oldest first, through that end's (address, start) index.
+  auto select = [&](const std::string& hosts) {
+    return "SELECT c.id AS id, c.start_ns AS start_ns, c.end_ns, c.orig_addr, c.orig_port, "
+           "c.resp_addr, c.resp_port, c.orig_ip_bytes, c.resp_ip_bytes, c.ended_by, c.state, "
+           "s.helo FROM connections c LEFT JOIN smtp_sessions s ON s.connection_id = c.id "
+           "WHERE c.protocol = 6 AND c.handshake = 1 AND c.ended_by IN ('fin', 'rst')" +
+           hosts + rest + " ORDER BY c.start_ns, c.id LIMIT " + limit;
+  };
+  auto side = [&](const char* column) {
+    ReportOptions one = options;
+    one.include_remote = true;
+    return "(1 = 1" + q.host_set(column, one, "") + ")";
+  };
+
+  // The host filter applies to either end, or to the end the role names. For either
+  // end, each side is read in time order through its own index and the two merged, so
+  // that a busy host costs the rows shown, not all of its connections; a connection
+  // with both ends selected comes from the client side only.
+  std::string sql;
+  bool filtered = !options.host.empty() || options.asset;
+  if (!filtered) {
+    sql = select("");
+  } else if (options.role == HostRole::kClient) {
+    sql = select(" AND " + side("c.orig_addr"));
+  } else if (options.role == HostRole::kServer) {
+    sql = select(" AND " + side("c.resp_addr"));
+  } else {
+    std::string client = side("c.orig_addr");
+    std::string server = " AND " + side("c.resp_addr") + " AND NOT " + side("c.orig_addr");
+    sql = "SELECT * FROM (SELECT * FROM (" + select(" AND " + client) +
+          ") UNION ALL SELECT * FROM (" + select(server) + ")) ORDER BY start_ns, id LIMIT " +
+          limit;
+  }
+  Query query = q.finish(sql);
   std::vector<ResultRow> rows;
   if (!source.run(query, &rows, error)) return false;
   for (auto& row : rows) {
     int64_t duration_ns = integer(row[2]) - integer(row[1]);
     double duration = static_cast<double>(duration_ns) / 1e9;
     int64_t bytes = integer(row[7]) + integer(row[8]);
-    nlohmann::json rate = duration_ns > 0 ? nlohmann::json(static_cast<int64_t>(
-                                                static_cast<double>(bytes) / duration + 0.5))
-                                          : nlohmann::json(nullptr);
+    nlohmann::json rate =
+        duration_ns > 0
+            ? nlohmann::json(static_cast<int64_t>(static_cast<double>(bytes) / duration + 0.5))
+            : nlohmann::json(nullptr);
     table->rows.push_back({row[0], time_cell(row[1]), time_cell(row[2]),
-                           std::round(duration * 1000.0) / 1000.0, row[3], row[4], row[5],
-                           row[6], row[7], row[8], rate, row[9], row[10], row[11]});
+                           std::round(duration * 1000.0) / 1000.0, row[3], row[4], row[5], row[6],
+                           row[7], row[8], rate, row[9], row[10], row[11]});
   }
   return true;
 }

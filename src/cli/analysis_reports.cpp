@@ -2,10 +2,10 @@
 // surge|sessions: the command-line face of the report layer.
 #include "cli/analysis_reports.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -20,12 +20,7 @@ namespace spamtap::cli {
 namespace {
 
 struct Arguments {
-  std::string db = "spamtap.db";
-  std::string format = "table";
-  std::string since;
-  std::string until;
-  std::string host;
-  std::string asset;
+  CommonReportArguments common;
   int port = -1;
   std::string role = "any";
   bool include_remote = false;
@@ -38,8 +33,7 @@ struct Arguments {
   int64_t min_jump = 10;
 };
 
-bool read_time(const std::string& option, const std::string& text,
-               std::optional<Timestamp>* out) {
+bool read_time(const std::string& option, const std::string& text, std::optional<Timestamp>* out) {
   if (text.empty()) return true;
   Timestamp time = 0;
   if (!parse_time(text, &time)) {
@@ -65,21 +59,15 @@ void print_activity_sparkline(const Table& table) {
 
 int run(const std::string& name, const Arguments& arguments) {
   OutputFormat format;
-  if (!parse_output_format(arguments.format, &format)) {
-    fmt::print(stderr, "spamtap report: --format must be table, json or csv\n");
+  ReportFilter filter;
+  if (!read_common_report_options(arguments.common, &format, &filter)) {
     return exit_code::kUsage;
   }
   ReportOptions options;
-  if (!arguments.host.empty()) {
-    auto host = canonical_address(arguments.host);
-    if (!host) {
-      fmt::print(stderr, "spamtap report: --host: '{}' is not an IPv4 or IPv6 address\n",
-                 escape_control(arguments.host));
-      return exit_code::kUsage;
-    }
-    options.host = *host;
-  }
-  if (!arguments.asset.empty()) options.asset = arguments.asset;
+  options.since = filter.since;
+  options.until = filter.until;
+  options.host = filter.host;
+  if (!filter.asset.empty()) options.asset = filter.asset;
   if (arguments.port >= 0) options.port = arguments.port;
   options.include_remote = arguments.include_remote;
   options.limit = arguments.limit;
@@ -98,14 +86,12 @@ int run(const std::string& name, const Arguments& arguments) {
     fmt::print(stderr, "spamtap report: --by must be bytes, connections or peers\n");
     return exit_code::kUsage;
   }
-  if (!read_time("--since", arguments.since, &options.since) ||
-      !read_time("--until", arguments.until, &options.until) ||
-      !read_time("--learn-until", arguments.learn_until, &options.learn_until)) {
+  if (!read_time("--learn-until", arguments.learn_until, &options.learn_until)) {
     return exit_code::kUsage;
   }
 
   std::string error;
-  sqlite3* db = open_store_for_reading(arguments.db, &error);
+  sqlite3* db = open_store_for_reading(arguments.common.db, &error);
   if (!db) {
     fmt::print(stderr, "spamtap report: {}\n", escape_control(error));
     return exit_code::kFailure;
@@ -115,7 +101,7 @@ int run(const std::string& name, const Arguments& arguments) {
   bool ok = run_report(source, name, options, &table, &error);
   sqlite3_close(db);
   if (!ok) {
-    fmt::print(stderr, "spamtap report {}: {}: {}\n", name, escape_control(arguments.db),
+    fmt::print(stderr, "spamtap report {}: {}: {}\n", name, escape_control(arguments.common.db),
                escape_control(error));
     return exit_code::kFailure;
   }
@@ -126,25 +112,51 @@ int run(const std::string& name, const Arguments& arguments) {
 
 }  // namespace
 
+void add_common_report_options(CLI::App* command, CommonReportArguments* arguments) {
+  command->add_option("--db", arguments->db, "SQLite store to read")->capture_default_str();
+  command->add_option("--format", arguments->format, "table, json (one object a line) or csv")
+      ->capture_default_str();
+  command->add_option("--since", arguments->since,
+                      "Only from this time (2026-12-04, 2026-12-04T10:00Z, epoch seconds)");
+  command->add_option("--until", arguments->until, "Only before this time");
+  command->add_option("--host", arguments->host, "Only this host");
+  command->add_option("--asset", arguments->asset,
+                      "Only the hosts of this asset list (see 'spamtap assets list')");
+}
+
+bool read_common_report_options(const CommonReportArguments& arguments, OutputFormat* format,
+                                ReportFilter* filter) {
+  if (!parse_output_format(arguments.format, format)) {
+    fmt::print(stderr, "spamtap report: --format must be table, json or csv\n");
+    return false;
+  }
+  if (!arguments.host.empty()) {
+    auto host = canonical_address(arguments.host);
+    if (!host) {
+      fmt::print(stderr, "spamtap report: --host: '{}' is not an IPv4 or IPv6 address\n",
+                 escape_control(arguments.host));
+      return false;
+    }
+    filter->host = *host;
+  }
+  filter->asset = arguments.asset;
+  return read_time("--since", arguments.since, &filter->since) &&
+         read_time("--until", arguments.until, &filter->until);
+}
+
 void register_analysis_reports(CLI::App* report, int* result) {
   for (const AnalysisReport& info : analysis_reports()) {
     auto arguments = std::make_shared<Arguments>();
     std::string name(info.name);
     CLI::App* command = report->add_subcommand(name, std::string(info.description));
-    command->add_option("--db", arguments->db, "SQLite store to read")->capture_default_str();
-    command->add_option("--format", arguments->format, "table, json (one object a line) or csv")
-        ->capture_default_str();
-    command->add_option("--since", arguments->since,
-                        "Only from this time (2026-12-04, 2026-12-04T10:00Z, epoch seconds)");
-    command->add_option("--until", arguments->until, "Only before this time");
-    command->add_option("--host", arguments->host, "Only this host");
-    command->add_option("--asset", arguments->asset, "Only the hosts of this asset list");
+    add_common_report_options(command, &arguments->common);
     command->add_option("--port", arguments->port, "Only this service port")
         ->check(CLI::Range(0, 65535));
     command->add_option("--limit", arguments->limit, "At most this many rows (0: default)");
     if (name != "client-ports" && name != "accepts-external") {
-      command->add_option("--role", arguments->role,
-                          "client (the host opened the connection), server or any")
+      command
+          ->add_option("--role", arguments->role,
+                       "client (the host opened the connection), server or any")
           ->capture_default_str();
     }
     if (name != "sessions" && name != "novel" && name != "client-ports" &&
@@ -169,8 +181,9 @@ void register_analysis_reports(CLI::App* report, int* result) {
     if (name == "surge") {
       command->add_option("--history", arguments->history,
                           "Buckets in the baseline (default 24 hours or 14 days)");
-      command->add_option("--min-jump", arguments->min_jump,
-                          "Smallest rise over the baseline that counts")
+      command
+          ->add_option("--min-jump", arguments->min_jump,
+                       "Smallest rise over the baseline that counts")
           ->capture_default_str();
     }
     command->callback([name, arguments, result] { *result = run(name, *arguments); });

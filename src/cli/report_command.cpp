@@ -1,68 +1,29 @@
 // spamtap report: questions answered from the store.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <iostream>
 
 #include "analysis/blocklist_report.hpp"
 #include "analysis/score.hpp"
 #include "analysis/suspects.hpp"
-#include "config/config.hpp"
 #include "cli/analysis_reports.hpp"
 #include "cli/commands.hpp"
+#include "config/config.hpp"
 #include "core/text.hpp"
 
 namespace spamtap::cli {
 
 namespace {
 
-struct ReportArguments {
-  std::string db = "spamtap.db";
-  std::string format = "table";
-  std::string since;
-  std::string until;
-  std::string host;
-  std::string asset;
-};
-
 using ReportFunction = std::function<Table(sqlite3*, const ReportFilter&)>;
 
-int run_report(const ReportArguments& arguments, ReportFunction report) {
+int run_report(const CommonReportArguments& arguments, ReportFunction report) {
   OutputFormat format;
-  if (!parse_output_format(arguments.format, &format)) {
-    fmt::print(stderr, "spamtap report: --format must be table, json or csv\n");
-    return exit_code::kUsage;
-  }
   ReportFilter filter;
-  if (!arguments.host.empty()) {
-    auto host = canonical_address(arguments.host);
-    if (!host) {
-      fmt::print(stderr, "spamtap report: --host: '{}' is not an IPv4 or IPv6 address\n",
-                 escape_control(arguments.host));
-      return exit_code::kUsage;
-    }
-    filter.host = *host;
-  }
-  filter.asset = arguments.asset;
-  Timestamp time = 0;
-  if (!arguments.since.empty()) {
-    if (!parse_time(arguments.since, &time)) {
-      fmt::print(stderr, "spamtap report: --since: cannot read '{}' as a time\n",
-                 escape_control(arguments.since));
-      return exit_code::kUsage;
-    }
-    filter.since = time;
-  }
-  if (!arguments.until.empty()) {
-    if (!parse_time(arguments.until, &time)) {
-      fmt::print(stderr, "spamtap report: --until: cannot read '{}' as a time\n",
-                 escape_control(arguments.until));
-      return exit_code::kUsage;
-    }
-    filter.until = time;
-  }
+  if (!read_common_report_options(arguments, &format, &filter)) return exit_code::kUsage;
   std::string error;
   sqlite3* db = open_store_for_reading(arguments.db, &error);
   if (!db) {
@@ -77,17 +38,9 @@ int run_report(const ReportArguments& arguments, ReportFunction report) {
 
 CLI::App* add_report(CLI::App* parent, const char* name, const char* description,
                      ReportFunction report, int* result) {
-  auto arguments = std::make_shared<ReportArguments>();
+  auto arguments = std::make_shared<CommonReportArguments>();
   CLI::App* command = parent->add_subcommand(name, description);
-  command->add_option("--db", arguments->db, "SQLite store to read")->capture_default_str();
-  command->add_option("--format", arguments->format, "table, json (one object a line) or csv")
-      ->capture_default_str();
-  command->add_option("--since", arguments->since,
-                      "Only from this time (2026-12-04, 2026-12-04T10:00Z, epoch seconds)");
-  command->add_option("--until", arguments->until, "Only before this time");
-  command->add_option("--host", arguments->host, "Only this host");
-  command->add_option("--asset", arguments->asset,
-                      "Only hosts of this asset list (see 'spamtap assets list')");
+  add_common_report_options(command, arguments.get());
   command->callback([arguments, result, report] { *result = run_report(*arguments, report); });
   return command;
 }
@@ -153,8 +106,8 @@ void register_report_command(CLI::App& app, int* result) {
   CLI::App* report = app.add_subcommand("report", "Reports over a store");
   report->require_subcommand(1);
   add_suspects_report(report, result);
-  add_report(report, "anomalies", "Protocol oddities seen, by name, with counts",
-             anomalies_report, result);
+  add_report(report, "anomalies", "Protocol oddities seen, by name, with counts", anomalies_report,
+             result);
   add_blocklist_report(report, result);
   register_analysis_reports(report, result);
 }

@@ -3,7 +3,6 @@
 // description (and from the bytes the frame builder wrote), never from the store.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -128,8 +127,8 @@ class TcpConversation {
 };
 
 // A web-like exchange: request, response, close.
-TcpConversation exchange(const std::string& client, uint16_t client_port,
-                         const std::string& server, uint16_t server_port, Timestamp start) {
+TcpConversation exchange(const std::string& client, uint16_t client_port, const std::string& server,
+                         uint16_t server_port, Timestamp start) {
   TcpConversation c(client, client_port, server, server_port, start);
   c.open();
   c.client(std::string(100, 'q'));
@@ -155,24 +154,23 @@ struct Office {
 
   Office() {
     for (int i = 0; i < 3; ++i) {
-      conversations.push_back(exchange("10.1.0.10", static_cast<uint16_t>(50000 + i),
-                                       "203.0.113.5", 443, kStart + seconds(60 * (i + 1))));
+      conversations.push_back(exchange("10.1.0.10", static_cast<uint16_t>(50000 + i), "203.0.113.5",
+                                       443, kStart + seconds(60 * (i + 1))));
       desktop_https_sent += conversations.back().client_bytes;
       desktop_https_received += conversations.back().server_bytes;
     }
-    conversations.push_back(exchange("198.51.100.7", 40000, "10.1.0.20", 22,
-                                     kStart + seconds(600)));
-    conversations.push_back(exchange("198.51.100.7", 40001, "10.1.0.20", 22,
-                                     kStart + seconds(700)));
-    conversations.push_back(exchange("198.51.100.8", 40000, "10.1.0.20", 22,
-                                     kStart + seconds(800)));
+    conversations.push_back(
+        exchange("198.51.100.7", 40000, "10.1.0.20", 22, kStart + seconds(600)));
+    conversations.push_back(
+        exchange("198.51.100.7", 40001, "10.1.0.20", 22, kStart + seconds(700)));
+    conversations.push_back(
+        exchange("198.51.100.8", 40000, "10.1.0.20", 22, kStart + seconds(800)));
     TcpConversation refused("198.51.100.9", 40000, "10.1.0.20", 23, kStart + seconds(900));
     refused.refuse();
     conversations.push_back(refused);
     for (int i = 0; i < 2; ++i) {
-      conversations.push_back(exchange("10.1.0.10", static_cast<uint16_t>(51000 + i),
-                                       "203.0.113.6", 6667,
-                                       kStart + kHourNs + seconds(60 * (i + 1))));
+      conversations.push_back(exchange("10.1.0.10", static_cast<uint16_t>(51000 + i), "203.0.113.6",
+                                       6667, kStart + kHourNs + seconds(60 * (i + 1))));
     }
     TcpConversation smtp("10.1.0.10", 52000, "10.1.0.20", 25, kStart + kHourNs + seconds(600));
     smtp.open();
@@ -233,8 +231,8 @@ class ReportTest : public ::testing::Test {
   }
 
   void add_member(const std::string& list, const std::string& host, Timestamp joined) {
-    std::string sql = "INSERT INTO asset_members (list, host, joined_ns, reason) VALUES ('" +
-                      list + "', '" + host + "', " + std::to_string(joined) + ", 'test')";
+    std::string sql = "INSERT INTO asset_members (list, host, joined_ns, reason) VALUES ('" + list +
+                      "', '" + host + "', " + std::to_string(joined) + ", 'test')";
     ASSERT_EQ(sqlite3_exec(db(), sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   }
 
@@ -304,7 +302,7 @@ TEST_F(ReportTest, PortsSplitByRoleForTheServer) {
   options.host = "10.1.0.20";
   options.role = HostRole::kServer;
   Table table = report("ports", options);
-  ASSERT_EQ(table.rows.size(), 3u);  // 22, 23, 25
+  ASSERT_EQ(table.rows.size(), 3u);                     // 22, 23, 25
   EXPECT_EQ(table.rows[0][column(table, "port")], 22);  // the most used first
   EXPECT_EQ(table.rows[0][column(table, "connections")], 3);
   EXPECT_EQ(table.rows[0][column(table, "peers")], 2);
@@ -363,6 +361,38 @@ TEST_F(ReportTest, ActivityPerHourAndPerDay) {
   ASSERT_EQ(padded.rows.size(), 4u);
   EXPECT_EQ(padded.rows[0][column(padded, "connections")], 0);
   EXPECT_FALSE(sparkline({0, 0, 3, 3}).empty());
+}
+
+TEST_F(ReportTest, ActivityOfAllHostsCountsAConnectionBetweenTwoLocalHostsOnce) {
+  // Hour 0: the desktop's three HTTPS connections, the server's three SSH connections
+  // and the refused telnet attempt (7). Hour 1: the desktop's two 6667 connections and
+  // its SMTP session to the local server, which is one connection seen from both ends
+  // (3, not 4).
+  Office office;
+  analyze(office.conversations);
+  Table hours = report("activity");
+  ASSERT_EQ(hours.rows.size(), 2u);
+  EXPECT_EQ(hours.rows[0][column(hours, "connections")], 7);
+  EXPECT_EQ(hours.rows[1][column(hours, "connections")], 3);
+  EXPECT_EQ(hours.rows[1][column(hours, "hosts")], 2);
+
+  ReportOptions options;
+  options.bucket = Bucket::kDay;
+  Table days = report("activity", options);
+  ASSERT_EQ(days.rows.size(), 1u);
+  EXPECT_EQ(days.rows[0][column(days, "connections")], 10);
+
+  // With the outside hosts too, each of the ten connections still counts once.
+  options.include_remote = true;
+  days = report("activity", options);
+  ASSERT_EQ(days.rows.size(), 1u);
+  EXPECT_EQ(days.rows[0][column(days, "connections")], 10);
+
+  // One side only: the SMTP session is the server's.
+  options.include_remote = false;
+  options.role = HostRole::kServer;
+  days = report("activity", options);
+  EXPECT_EQ(days.rows[0][column(days, "connections")], 5);  // 3 SSH, telnet, SMTP
 }
 
 TEST_F(ReportTest, TalkersRankPerDirection) {
@@ -498,9 +528,9 @@ TEST_F(ReportTest, NovelListsOnlyWhatTheSecondRunSawFirst) {
                     row[2].get<std::string>());
   }
   std::sort(items.begin(), items.end());
-  EXPECT_EQ(items, (std::vector<std::string>{
-                       "client_port 10.1.0.10 tcp/8080", "client_port 10.1.0.99 tcp/443",
-                       "host 10.1.0.99 ", "list_pair 10.1.0.10 SPAM Server"}));
+  EXPECT_EQ(items, (std::vector<std::string>{"client_port 10.1.0.10 tcp/8080",
+                                             "client_port 10.1.0.99 tcp/443", "host 10.1.0.99 ",
+                                             "list_pair 10.1.0.10 SPAM Server"}));
 
   // With the learning period ending before the first run, everything is new.
   ReportOptions options;
@@ -513,13 +543,49 @@ TEST_F(ReportTest, NovelListsOnlyWhatTheSecondRunSawFirst) {
   for (const auto& event : events) EXPECT_EQ(event.rule, rule_id::kNeverSeenBefore);
 }
 
+TEST_F(ReportTest, PeersSeenInTwoRunsCountOnce) {
+  // Run 1: the desktop opens one HTTPS connection to 203.0.113.5 in hour 0. Run 2: one
+  // more to 203.0.113.5 and one to 203.0.113.6, both in hour 3. Two peers, three
+  // connections, over all time and over a range that holds both hours.
+  analyze({exchange("10.1.0.10", 50000, "203.0.113.5", 443, kStart + seconds(60))});
+  sqlite3_close(db_);
+  db_ = nullptr;
+  analyze({exchange("10.1.0.10", 50001, "203.0.113.5", 443, kStart + 3 * kHourNs),
+           exchange("10.1.0.10", 50002, "203.0.113.6", 443, kStart + 3 * kHourNs + seconds(5))});
+
+  ReportOptions options;
+  options.host = "10.1.0.10";
+  for (bool ranged : {false, true}) {
+    if (ranged) {
+      // Monday 09:00 to Wednesday 09:00: Tuesday whole, the two partial days around it.
+      options.since = kStart - 24 * kHourNs;
+      options.until = kStart + 24 * kHourNs;
+    }
+    Table table = report("client-ports", options);
+    ASSERT_EQ(table.rows.size(), 1u) << ranged;
+    EXPECT_EQ(table.rows[0][column(table, "connections")], 3) << ranged;
+    EXPECT_EQ(table.rows[0][column(table, "peers")], 2) << ranged;
+    Table talkers = report("talkers", options);
+    ASSERT_EQ(talkers.rows.size(), 1u) << ranged;
+    EXPECT_EQ(talkers.rows[0][column(talkers, "peers")], 2) << ranged;
+  }
+
+  // Unfiltered, the all-hosts rows agree: one local client host, two peers on 443.
+  Table ports = report("ports");
+  auto https = rows_where(ports, "port", 443);
+  ASSERT_EQ(https.size(), 1u);
+  EXPECT_EQ(https[0][column(ports, "hosts")], 1);
+  EXPECT_EQ(https[0][column(ports, "connections")], 3);
+  EXPECT_EQ(https[0][column(ports, "peers")], 2);
+}
+
 TEST_F(ReportTest, SurgeFindsTheHourThatJumpsAboveTheBaseline) {
   // 10.1.0.30 makes one HTTPS exchange every hour for 20 hours, then 30 in hour 20.
   std::vector<TcpConversation> traffic;
   uint16_t port = 40000;
   for (int hour = 0; hour < 20; ++hour) {
-    traffic.push_back(exchange("10.1.0.30", port++, "203.0.113.5", 443,
-                               kStart + hour * kHourNs + seconds(10)));
+    traffic.push_back(
+        exchange("10.1.0.30", port++, "203.0.113.5", 443, kStart + hour * kHourNs + seconds(10)));
   }
   for (int i = 0; i < 30; ++i) {
     traffic.push_back(exchange("10.1.0.30", port++, "203.0.113.5", 443,

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "analysis/report_layer.hpp"
 #include "analysis/suspects.hpp"
 #include "core/text.hpp"
 
@@ -77,6 +78,78 @@ TEST(SqliteStore, EventsRoundTripIntoTheSuspectsReport) {
   EXPECT_EQ(out.str().find('\x1b'), std::string::npos);
   EXPECT_NE(out.str().find("\\x1b[31mred"), std::string::npos);
   sqlite3_close(db);
+  std::filesystem::remove(path);
+}
+
+Connection https(uint64_t id, const char* client, const char* server, int64_t second) {
+  Connection c;
+  c.id = id;
+  c.key.protocol = 6;
+  c.key.originator = *IpAddress::parse(client);
+  c.key.originator_port = static_cast<uint16_t>(40000 + id);
+  c.key.responder = *IpAddress::parse(server);
+  c.key.responder_port = 443;
+  c.originator_local = true;
+  c.first_time = seconds(second);
+  c.last_time = seconds(second + 1);
+  c.originator.ip_bytes = 100;
+  c.responder.ip_bytes = 1000;
+  return c;
+}
+
+TEST(SqliteStore, AggregatesOfAnOlderLayoutAreRebuiltFromTheConnections) {
+  // One run: 10.0.0.5 opens two connections to 198.51.100.1 and one to 198.51.100.2.
+  std::string path = temp_path("spamtap-rebuild");
+  std::filesystem::remove(path);
+  {
+    std::string error;
+    auto store = SqliteStore::open(path, &error);
+    ASSERT_TRUE(store) << error;
+    store->write_connection(https(1, "10.0.0.5", "198.51.100.1", 10));
+    store->write_connection(https(2, "10.0.0.5", "198.51.100.1", 20));
+    store->write_connection(https(3, "10.0.0.5", "198.51.100.2", 30));
+    store->write_run({});
+    store->flush();
+    ASSERT_EQ(store->write_errors(), 0u) << store->last_error();
+  }
+  // The store as an older spamtap left it: another layout version, other tables.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "UPDATE agg_state SET value = 1 WHERE key = 'schema_version';"
+                         "DROP TABLE agg_port_total; CREATE TABLE agg_flow_hour (x);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+
+  auto ports = [&](Table* table, std::string* error) {
+    sqlite3* db = open_store_for_reading(path, error);
+    if (!db) return false;
+    SqliteSource source(db);
+    bool ok = run_report(source, "ports", {}, table, error);
+    sqlite3_close(db);
+    return ok;
+  };
+  Table table;
+  std::string error;
+  EXPECT_FALSE(ports(&table, &error));  // refused, not misread
+  EXPECT_NE(error.find("older spamtap"), std::string::npos) << error;
+
+  {
+    auto store = SqliteStore::open(path, &error);  // rebuilt at the end of the next run
+    ASSERT_TRUE(store) << error;
+    store->write_run({});
+    store->flush();
+    ASSERT_EQ(store->write_errors(), 0u) << store->last_error();
+  }
+  table = {};
+  ASSERT_TRUE(ports(&table, &error)) << error;
+  ASSERT_EQ(table.rows.size(), 1u);
+  EXPECT_EQ(table.rows[0][2], 443);  // port
+  EXPECT_EQ(table.rows[0][3], 1);    // hosts
+  EXPECT_EQ(table.rows[0][4], 3);    // connections
+  EXPECT_EQ(table.rows[0][6], 300);  // bytes sent
+  EXPECT_EQ(table.rows[0][8], 2);    // peers
   std::filesystem::remove(path);
 }
 
