@@ -50,6 +50,7 @@ const char* const kEventFilterSql =
     "(?1 IS NULL OR time_ns >= ?1) AND (?2 IS NULL OR time_ns < ?2) AND (?3 = '' OR host = ?3) "
     "AND (?4 = '' OR host IN (SELECT host FROM asset_members WHERE list = ?4))";
 
+// LIMITATION: a store in WAL mode on a read-only filesystem cannot be opened for reports.
 sqlite3* open_store_for_reading(const std::string& path, std::string* error) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

@@ -209,6 +209,8 @@ uint32_t FlowTable::create(const Packet& packet, uint64_t hash) {
     }
   } else if (packet.protocol == ip_protocol::kIcmp || packet.protocol == ip_protocol::kIcmpV6) {
     // Echo replies travel back to the originator; everything else starts with its sender.
+    // LIMITATION: ICMP conversations are keyed by type and code, so a request and a reply
+    // of a different type (other than echo) become two connections.
     uint16_t type = packet.source_port;
     forward = !(type == 0 || type == 129);
     connection.role_rule = RoleRule::kFirstPacket;

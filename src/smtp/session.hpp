@@ -26,6 +26,7 @@ struct Limits {
   size_t max_text = 1024;             // longest stored reply text / argument
   size_t max_header_bytes = 64 * 1024;  // header block scanned per message
   size_t max_pending_commands = 16384;  // commands awaiting replies (bulk senders pipeline)
+  // LIMITATION: recipients past this are counted (accepted/refused), not kept with replies.
   size_t max_recipients = 1000;       // per transaction; more are counted, not kept
   size_t max_held_bytes = 64 * 1024;  // client bytes held while DATA awaits its reply
   size_t max_queued_results = 4096;   // each of exchanges, transactions, anomalies
