@@ -361,7 +361,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
   pipeline.finish();
   threaded_store.flush();
   // A run without packets has nothing new in it.
-  uint64_t change_events = pipeline.first_packet() > 0
+  uint64_t change_events = pipeline.has_packets()
                                ? report_changes(arguments.db, pipeline.first_packet(), sinks)
                                : 0;
   if (alerts) alerts->close();

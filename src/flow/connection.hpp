@@ -80,7 +80,7 @@ struct Connection {
   bool responder_local = false;
   bool smtp = false;  // the conversation was analyzed as SMTP
   uint8_t idle_class = 0;  // the flow table's timeout list it is on
-  // The sequence number of each side's first SYN (bit 0: originator, bit 1: responder
+  // The sequence number of each side's latest SYN (bit 0: originator, bit 1: responder
   // in `syn_seen`), kept for a stream analyzer that is set up after the handshake.
   uint8_t syn_seen = 0;
   uint32_t syn_sequence[2] = {0, 0};

@@ -134,8 +134,10 @@ void FlowTable::process(const Packet& packet, uint64_t sequence) {
   if (packet.time > connection.last_time) connection.last_time = packet.time;
   if (is_tcp) {
     update_tcp_state(connection, packet, from_originator);
+    // The latest SYN of each side: a client that gave up and tried again with a new
+    // sequence number goes on from the new one.
     uint8_t side = from_originator ? 1 : 2;
-    if ((packet.tcp_flags & tcp_flag::kSyn) && !(connection.syn_seen & side)) {
+    if (packet.tcp_flags & tcp_flag::kSyn) {
       connection.syn_seen |= side;
       connection.syn_sequence[from_originator ? 0 : 1] = packet.sequence;
     }

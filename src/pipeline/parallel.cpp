@@ -273,7 +273,7 @@ struct ParallelAnalysis::Worker {
         recorder.begin(sequence, 1);
         packet = item.packet;
         if (item.copied) packet.payload = {batch->bytes.data() + item.offset, item.length};
-        if (first == 0 || packet.time < first) first = packet.time;
+        if (packet.time < first) first = packet.time;
         if (packet.time > last) last = packet.time;
         shard.process(packet, sequence);
       }
@@ -303,8 +303,8 @@ struct ParallelAnalysis::Worker {
   std::atomic<uint64_t> finished_batches{0};
   Recorder recorder;
   Shard shard;
-  Timestamp first = 0;
-  Timestamp last = 0;
+  Timestamp first = INT64_MAX;  // none yet
+  Timestamp last = INT64_MIN;
   BoundedQueue<std::shared_ptr<Batch>> input;
   BoundedQueue<Output> output;
   std::thread thread;
@@ -470,15 +470,13 @@ uint64_t ParallelAnalysis::not_ip() const {
 }
 
 Timestamp ParallelAnalysis::first_packet() const {
-  Timestamp first = 0;
-  for (const auto& worker : workers_) {
-    if (worker->first != 0 && (first == 0 || worker->first < first)) first = worker->first;
-  }
+  Timestamp first = INT64_MAX;
+  for (const auto& worker : workers_) first = std::min(first, worker->first);
   return first;
 }
 
 Timestamp ParallelAnalysis::last_packet() const {
-  Timestamp last = 0;
+  Timestamp last = INT64_MIN;
   for (const auto& worker : workers_) last = std::max(last, worker->last);
   return last;
 }

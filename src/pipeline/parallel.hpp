@@ -57,6 +57,7 @@ class ParallelAnalysis {
   std::map<std::string, uint64_t> shard_counters() const;
   std::map<std::string, uint64_t> decode_anomalies() const;
   uint64_t not_ip() const;
+  // INT64_MAX and INT64_MIN when no worker had a packet.
   Timestamp first_packet() const;
   Timestamp last_packet() const;
 

@@ -101,7 +101,7 @@ void Pipeline::process_frame(const Frame& frame) {
   shard_->advance(frame.time);
   Packet packet;
   if (decoder_->decode(frame, &packet) != DecodeStatus::kPacket) return;
-  if (first_packet_ == 0 || packet.time < first_packet_) first_packet_ = packet.time;
+  if (packet.time < first_packet_) first_packet_ = packet.time;
   if (packet.time > last_packet_) last_packet_ = packet.time;
   shard_->process(packet, frames_);
 }
@@ -155,8 +155,8 @@ void Pipeline::finish() {
 
   RunRecord run;
   run.started = started_;
-  run.first_packet = first_packet_;
-  run.last_packet = last_packet_;
+  run.first_packet = first_packet();
+  run.last_packet = last_packet();
   run.inputs = inputs_;
   run.counters = counters_;
   for (RecordSink* sink : sinks_) {

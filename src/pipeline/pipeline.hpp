@@ -75,7 +75,11 @@ class Pipeline {
 
   const std::map<std::string, uint64_t>& counters() const { return counters_; }
   uint64_t events_written() const { return collector_.events_written(); }
-  Timestamp first_packet() const { return first_packet_; }
+  // Times of the earliest and the latest packet (0 when there was none; a packet may
+  // really be at time 0).
+  bool has_packets() const { return first_packet_ != kNoPacketYet; }
+  Timestamp first_packet() const { return has_packets() ? first_packet_ : 0; }
+  Timestamp last_packet() const { return has_packets() ? last_packet_ : 0; }
 
  private:
   AnalysisOptions options_;
@@ -89,8 +93,9 @@ class Pipeline {
   std::unique_ptr<ParallelAnalysis> parallel_;
   std::vector<std::string> inputs_;
   std::map<std::string, uint64_t> counters_;
-  Timestamp first_packet_ = 0;
-  Timestamp last_packet_ = 0;
+  static constexpr Timestamp kNoPacketYet = INT64_MAX;
+  Timestamp first_packet_ = kNoPacketYet;
+  Timestamp last_packet_ = INT64_MIN;
   Timestamp started_ = 0;
   uint64_t frames_ = 0;
   bool finished_ = false;

@@ -1,6 +1,8 @@
 #include "pipeline/shard.hpp"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace spamtap {
 
@@ -51,6 +53,13 @@ class Shard::SmtpAnalysis : public ConnectionExtension {
   bool greeting_reported = false;
   bool counted = false;
   uint64_t transactions = 0;
+  // Found by its greeting on a port that is not a mail port: many protocols greet with
+  // "220" (FTP, for one), so it counts as SMTP only once the client uses a verb no other
+  // protocol has. Until then its exchanges wait here; too many without one, and the
+  // connection is left alone.
+  bool needs_confirmation = false;
+  bool abandoned = false;
+  std::vector<smtp::Exchange> unconfirmed;
 };
 
 Shard::Shard(const ShardSettings& settings, ShardOutput* output)
@@ -96,10 +105,11 @@ void Shard::on_packet(Connection& connection, const Packet& packet, bool from_or
     if (packet.payload.empty()) return;
     connection.extension = std::make_unique<SmtpAnalysis>(settings_.stream, settings_.smtp);
     analysis = static_cast<SmtpAnalysis*>(connection.extension.get());
+    analysis->needs_confirmation = !is_smtp_port(connection.key.responder_port);
     if (connection.syn_seen & 1) analysis->client_stream.start(connection.syn_sequence[0]);
     if (connection.syn_seen & 2) analysis->server_stream.start(connection.syn_sequence[1]);
   }
-  if (analysis->session.finished_parsing()) return;
+  if (analysis->session.finished_parsing() || analysis->abandoned) return;
 
   StreamReassembler& own = from_originator ? analysis->client_stream : analysis->server_stream;
   StreamReassembler& other = from_originator ? analysis->server_stream : analysis->client_stream;
@@ -111,7 +121,9 @@ void Shard::on_packet(Connection& connection, const Packet& packet, bool from_or
   size_t held_before = own.buffered_bytes() + other.buffered_bytes();
   if (packet.tcp_flags & tcp_flag::kSyn) own.start(packet.sequence);
   if (!packet.payload.empty() && !(packet.tcp_flags & tcp_flag::kRst)) {
-    own.segment(packet.time, packet.sequence, packet.payload, own_sink);
+    // Data riding on a SYN starts one after the SYN's own sequence number.
+    uint32_t first_byte = packet.sequence + ((packet.tcp_flags & tcp_flag::kSyn) ? 1 : 0);
+    own.segment(packet.time, first_byte, packet.payload, own_sink);
   }
   if (packet.tcp_flags & tcp_flag::kAck) {
     other.acknowledged(packet.time, packet.acknowledgment, other_sink);
@@ -127,9 +139,35 @@ void Shard::on_packet(Connection& connection, const Packet& packet, bool from_or
   collect(connection, *analysis);
 }
 
+namespace {
+
+// Verbs only an SMTP client sends (FTP shares QUIT, AUTH, NOOP, HELP, RSET is rare).
+bool smtp_only_verb(const std::string& verb) {
+  return verb == "HELO" || verb == "EHLO" || verb == "LHLO" || verb == "MAIL" ||
+         verb == "RCPT" || verb == "DATA" || verb == "BDAT" || verb == "STARTTLS";
+}
+
+constexpr size_t kMaxUnconfirmedExchanges = 16;
+
+}  // namespace
+
 void Shard::collect(Connection& connection, SmtpAnalysis& analysis) {
   smtp::SmtpSession& session = analysis.session;
-  if (!session.looks_like_smtp()) return;
+  if (!session.looks_like_smtp() || analysis.abandoned) return;
+  if (analysis.needs_confirmation) {
+    for (auto& exchange : session.take_exchanges()) {
+      if (smtp_only_verb(exchange.verb)) analysis.needs_confirmation = false;
+      analysis.unconfirmed.push_back(std::move(exchange));
+    }
+    if (analysis.needs_confirmation) {
+      if (analysis.unconfirmed.size() > kMaxUnconfirmedExchanges) {
+        analysis.abandoned = true;
+        analysis.unconfirmed.clear();
+        counters_["smtp_greeting_not_confirmed"]++;
+      }
+      return;
+    }
+  }
   if (!analysis.counted) {
     analysis.counted = true;
     connection.smtp = true;
@@ -141,6 +179,8 @@ void Shard::collect(Connection& connection, SmtpAnalysis& analysis) {
     analysis.greeting_reported = true;
     output_->greeting(context, session.summary().greeting);
   }
+  for (auto& exchange : analysis.unconfirmed) output_->exchange(context, std::move(exchange));
+  analysis.unconfirmed.clear();
   for (auto& exchange : session.take_exchanges()) output_->exchange(context, std::move(exchange));
   for (auto& transaction : session.take_transactions()) {
     analysis.transactions++;

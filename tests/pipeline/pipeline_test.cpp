@@ -57,6 +57,19 @@ class Conversation {
     server_seq_++;
     add(true, tcp_flag::kAck, "");
   }
+  // A SYN that got no answer; the next one is sent from `next_sequence`.
+  void unanswered_syn(uint32_t next_sequence) {
+    add(true, tcp_flag::kSyn, "");
+    client_seq_ = next_sequence;
+  }
+  // A SYN carrying data (TCP Fast Open style), then the rest of the handshake.
+  void handshake_with_data(const std::string& data) {
+    add(true, tcp_flag::kSyn, data);
+    client_seq_ += 1 + static_cast<uint32_t>(data.size());
+    add(false, tcp_flag::kSyn | tcp_flag::kAck, "");
+    server_seq_++;
+    add(true, tcp_flag::kAck, "");
+  }
   void client(const std::string& data) { send(true, data); }
   void server(const std::string& data) { send(false, data); }
   // A client segment that arrives before the one sent just before it.
@@ -282,6 +295,71 @@ TEST(Pipeline, SmtpOnAnUnusualPortIsFoundByItsGreeting) {
   ASSERT_EQ(sink.events.size(), 1u);
   EXPECT_EQ(sink.events[0].rule, 4124);
   EXPECT_NE(sink.events[0].summary.find("own address"), std::string::npos);
+}
+
+// FTP greets with 220 too. Seven anonymous FTP logins to outside servers are not SMTP:
+// no session, no exchange, no event (before, they made a false fan-out 4126).
+TEST(Pipeline, FtpGreetingIsNotTakenForSmtp) {
+  MemorySink sink;
+  Pipeline pipeline({}, {&sink});
+  for (int server = 1; server <= 7; ++server) {
+    std::string address = "198.51.100." + std::to_string(server);
+    Conversation c("10.1.0.71", static_cast<uint16_t>(41000 + server), address.c_str(), 21);
+    c.handshake();
+    c.server("220 (vsFTPd 3.0.3)\r\n");
+    c.client("USER anonymous\r\n");
+    c.server("331 Please specify the password.\r\n");
+    c.client("PASS guest@\r\n");
+    c.server("230 Login successful.\r\n");
+    c.client("QUIT\r\n");
+    c.server("221 Goodbye.\r\n");
+    c.close();
+    c.run(pipeline);
+  }
+  pipeline.finish();
+  ASSERT_EQ(sink.connections.size(), 7u);
+  for (const auto& connection : sink.connections) EXPECT_FALSE(connection.smtp);
+  EXPECT_TRUE(sink.sessions.empty());
+  EXPECT_TRUE(sink.exchanges.empty());
+  EXPECT_TRUE(sink.events.empty());
+}
+
+// A client retrying its SYN with a new sequence number (here across the 32-bit wrap) is
+// followed from the new one; data carried on a SYN starts one past the SYN's number.
+// Either mistake would shift every reply onto the wrong command and lose the 4122.
+TEST(Pipeline, RetriedSynAndDataOnSynKeepTheStreamAligned) {
+  for (int variant = 0; variant < 2; ++variant) {
+    MemorySink sink;
+    Pipeline pipeline({}, {&sink});
+    Conversation c("10.1.0.72", 40005, "198.51.100.25", 25);
+    if (variant == 0) {
+      c.unanswered_syn(0xFFFFFF00u);
+      c.handshake();
+      c.server("220 mx.example ESMTP\r\n");
+      c.client("EHLO bot.example\r\n");
+    } else {
+      c.handshake_with_data("EHLO bot.example\r\n");
+      c.server("220 mx.example ESMTP\r\n");
+    }
+    c.server("250 mx.example\r\n");
+    c.client("MAIL FROM:<a@b.example>\r\n");
+    c.server("250 Ok\r\n");
+    c.client("RCPT TO:<victim@elsewhere.example>\r\n");
+    c.server("554 5.7.1 <victim@elsewhere.example>: Relay access denied\r\n");
+    c.client("QUIT\r\n");
+    c.server("221 Bye\r\n");
+    c.close();
+    c.run(pipeline);
+    pipeline.finish();
+    SCOPED_TRACE(variant);
+    ASSERT_EQ(sink.connections.size(), 1u);
+    EXPECT_EQ(sink.connections[0].missed_bytes, 0u);
+    ASSERT_EQ(sink.sessions.size(), 1u);
+    EXPECT_EQ(sink.sessions[0].summary.helo, "bot.example");
+    bool relay_denied = false;
+    for (const auto& event : sink.events) relay_denied |= event.rule == 4122;
+    EXPECT_TRUE(relay_denied);
+  }
 }
 
 TEST(Pipeline, OrdinaryWebTrafficIsNotAnalyzedAsSmtp) {
