@@ -6,11 +6,14 @@
 // timestamps in nanoseconds, a record longer than the snap length cut to it, and the
 // same "truncated or corrupt record at byte offset N" errors.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <mutex>
 
 #include "capture/readers.hpp"
 
@@ -53,13 +56,84 @@ int known_link_type(uint32_t linktype) {
   }
 }
 
+// A file cut short by another process while it is mapped (a rotation by truncation)
+// makes every access past its new end raise SIGBUS, in whichever thread touches it. The
+// handler puts a page of zeros where the missing page was and marks the map as shrunk;
+// the thread goes on reading zeros (harmless to a decoder built for hostile bytes), and
+// the reader stops at its next record with an error, keeping what came before.
+struct MappedRange {
+  std::atomic<uintptr_t> start{0};
+  std::atomic<uintptr_t> end{0};
+  std::atomic<bool> shrank{false};
+};
+constexpr size_t kMaxMaps = 64;
+MappedRange g_maps[kMaxMaps];
+
+void on_sigbus(int signal_number, siginfo_t* info, void*) {
+  auto address = reinterpret_cast<uintptr_t>(info->si_addr);
+  for (MappedRange& range : g_maps) {
+    if (address < range.start.load() || address >= range.end.load()) continue;
+    uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    void* at = reinterpret_cast<void*>(address & ~(page - 1));
+    if (mmap(at, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+      range.shrank.store(true);
+      return;
+    }
+  }
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
+void install_sigbus_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction action {};
+    sigemptyset(&action.sa_mask);
+    action.sa_sigaction = on_sigbus;
+    action.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &action, nullptr);
+  });
+}
+
+MappedRange* register_map(const uint8_t* map, size_t size) {
+  for (MappedRange& range : g_maps) {
+    uintptr_t expected = 0;
+    if (range.start.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(map))) {
+      range.shrank.store(false);
+      range.end.store(reinterpret_cast<uintptr_t>(map) + size);
+      return &range;
+    }
+  }
+  return nullptr;  // more than kMaxMaps files open at once: no protection for this one
+}
+
+void unregister_map(MappedRange* range) {
+  if (range == nullptr) return;
+  range->end.store(0);
+  range->start.store(0);
+}
+
+// Touches a byte so that a missing page faults now, before the shrink flag is read.
+void touch(const uint8_t* byte) {
+  [[maybe_unused]] volatile uint8_t value = *static_cast<const volatile uint8_t*>(byte);
+}
+
 class MappedPcapFile final : public CaptureFile {
  public:
-  MappedPcapFile(std::string path, std::unique_ptr<BpfFilter> filter, const uint8_t* map,
-                 size_t size)
-      : path_(std::move(path)), filter_(std::move(filter)), map_(map), size_(size) {}
+  MappedPcapFile(std::string path, std::unique_ptr<BpfFilter> filter, int descriptor,
+                 const uint8_t* map, size_t size)
+      : path_(std::move(path)),
+        filter_(std::move(filter)),
+        descriptor_(descriptor),
+        map_(map),
+        size_(size),
+        range_(register_map(map, size)) {}
 
-  ~MappedPcapFile() override { munmap(const_cast<uint8_t*>(map_), size_); }
+  ~MappedPcapFile() override {
+    unregister_map(range_);
+    munmap(const_cast<uint8_t*>(map_), size_);
+    ::close(descriptor_);
+  }
 
   // False when the header is one this reader leaves to libpcap.
   bool read_header() {
@@ -103,6 +177,8 @@ class MappedPcapFile final : public CaptureFile {
                     std::to_string(left));
       }
       const uint8_t* header = map_ + offset_;
+      touch(header + kRecordHeaderLength - 1);
+      if (range_ && range_->shrank.load()) return shrank();
       uint32_t seconds = read32(header, swapped_);
       uint32_t fraction = read32(header + 4, swapped_);
       uint32_t captured = read32(header + 8, swapped_);
@@ -117,6 +193,8 @@ class MappedPcapFile final : public CaptureFile {
                     std::to_string(left - kRecordHeaderLength));
       }
       const uint8_t* data = header + kRecordHeaderLength;
+      if (captured > 0) touch(data + captured - 1);
+      if (range_ && range_->shrank.load()) return shrank();
       offset_ += kRecordHeaderLength + captured;
       // The next record header is a cache miss away (the reader skips the payloads in
       // between); ask for it now, while this frame is analyzed.
@@ -166,6 +244,8 @@ class MappedPcapFile final : public CaptureFile {
     }
   }
 
+  ReadStatus shrank() { return fail("the file became shorter while it was being read"); }
+
   ReadStatus fail(const std::string& reason) {
     finished_ = true;
     error_ = path_ + ": truncated or corrupt record at byte offset " + std::to_string(offset_) +
@@ -175,8 +255,10 @@ class MappedPcapFile final : public CaptureFile {
 
   std::string path_;
   std::unique_ptr<BpfFilter> filter_;
+  int descriptor_;
   const uint8_t* map_;
   size_t size_;
+  MappedRange* range_;
   size_t offset_ = kFileHeaderLength;
   uint64_t released_ = 0;
   bool held_ = false;
@@ -205,11 +287,15 @@ std::unique_ptr<CaptureFile> open_mapped_pcap(const std::string& path,
   }
   size_t size = static_cast<size_t>(status.st_size);
   void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, descriptor, 0);
-  ::close(descriptor);
-  if (map == MAP_FAILED) return nullptr;
+  if (map == MAP_FAILED) {
+    ::close(descriptor);
+    return nullptr;
+  }
   madvise(map, size, MADV_SEQUENTIAL);
+  install_sigbus_handler();
   auto file = std::make_unique<MappedPcapFile>(path, std::make_unique<BpfFilter>(bpf_filter),
-                                               static_cast<const uint8_t*>(map), size);
+                                               descriptor, static_cast<const uint8_t*>(map),
+                                               size);
   if (!file->read_header()) return nullptr;
   if (!file->prepare_filter(error)) {
     *failed = true;

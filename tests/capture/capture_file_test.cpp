@@ -343,6 +343,32 @@ TEST(CaptureFile, MappedAndLibpcapReadersAgree) {
   }
 }
 
+// Another process cuts the file short while it is read (a rotation by truncation): the
+// reader stops with an error instead of the process dying of SIGBUS.
+TEST(CaptureFile, FileCutShortWhileMappedEndsWithAnError) {
+  TempDir dir;
+  std::vector<Record> records;
+  for (uint32_t i = 0; i < 3000; ++i) {
+    records.push_back({i, 0, frame_bytes(static_cast<uint8_t>(i), 1400)});
+  }
+  std::string path = dir.write("rotating.pcap", classic_pcap(records));
+  std::string error;
+  auto capture = CaptureFile::open(path, "", &error);
+  ASSERT_NE(capture, nullptr) << error;
+  Frame frame;
+  ASSERT_EQ(capture->next(&frame), CaptureFile::ReadStatus::kFrame);
+  // Cut after the first page: records 1 and 2 (bytes 24-2855) are whole in it, record 3
+  // starts in it but its frame ends in the second page.
+  ASSERT_EQ(truncate(path.c_str(), 4096), 0);
+  int more = 0;
+  CaptureFile::ReadStatus status;
+  while ((status = capture->next(&frame)) == CaptureFile::ReadStatus::kFrame) ++more;
+  EXPECT_EQ(more, 1);
+  EXPECT_EQ(status, CaptureFile::ReadStatus::kError);
+  EXPECT_NE(capture->error().find("became shorter while it was being read"), std::string::npos)
+      << capture->error();
+}
+
 TEST(CaptureFile, HugeCapturedLengthIsAnError) {
   TempDir dir;
   Record liar{1, 0, frame_bytes(1, 10)};
