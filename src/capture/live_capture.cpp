@@ -13,8 +13,7 @@ constexpr int kBufferBytes = 64 * 1024 * 1024;
 }  // namespace
 
 std::unique_ptr<LiveCapture> LiveCapture::open(const std::string& interface,
-                                               const std::string& bpf_filter,
-                                               std::string* error) {
+                                               const std::string& bpf_filter, std::string* error) {
   char message[PCAP_ERRBUF_SIZE] = {};
   std::unique_ptr<LiveCapture> capture(new LiveCapture);
   capture->handle_ = pcap_create(interface.c_str(), message);
@@ -35,8 +34,8 @@ std::unique_ptr<LiveCapture> LiveCapture::open(const std::string& interface,
   capture->link_type_ = pcap_datalink(capture->handle_);
   if (!bpf_filter.empty()) {
     bpf_program program{};
-    if (pcap_compile(capture->handle_, &program, bpf_filter.c_str(), 1,
-                     PCAP_NETMASK_UNKNOWN) != 0) {
+    if (pcap_compile(capture->handle_, &program, bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) !=
+        0) {
       *error = "bad BPF filter \"" + bpf_filter + "\": " + pcap_geterr(capture->handle_);
       return nullptr;
     }
@@ -83,6 +82,8 @@ LiveCaptureStats LiveCapture::stats() const {
   return stats;
 }
 
-void LiveCapture::interrupt() { pcap_breakloop(handle_); }
+void LiveCapture::interrupt() {
+  pcap_breakloop(handle_);
+}
 
 }  // namespace spamtap

@@ -14,8 +14,8 @@ struct pcap;
 namespace spamtap {
 
 struct LiveCaptureStats {
-  uint64_t received = 0;            // frames libpcap handed over
-  uint64_t dropped_by_kernel = 0;   // no room in the capture buffer
+  uint64_t received = 0;           // frames libpcap handed over
+  uint64_t dropped_by_kernel = 0;  // no room in the capture buffer
   uint64_t dropped_by_interface = 0;
 };
 

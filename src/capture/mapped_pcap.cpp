@@ -184,13 +184,12 @@ class MappedPcapFile final : public CaptureFile {
       uint32_t captured = read32(header + 8, swapped_);
       uint32_t wire = read32(header + 12, swapped_);
       if (captured > kMaxCapturedLength) {
-        return fail("captured length " + std::to_string(captured) +
-                    " is larger than the maximum " + std::to_string(kMaxCapturedLength));
+        return fail("captured length " + std::to_string(captured) + " is larger than the maximum " +
+                    std::to_string(kMaxCapturedLength));
       }
       if (left - kRecordHeaderLength < captured) {
         return fail("truncated dump file; tried to read " + std::to_string(captured) +
-                    " captured bytes, only got " +
-                    std::to_string(left - kRecordHeaderLength));
+                    " captured bytes, only got " + std::to_string(left - kRecordHeaderLength));
       }
       const uint8_t* data = header + kRecordHeaderLength;
       if (captured > 0) touch(data + captured - 1);
@@ -208,7 +207,8 @@ class MappedPcapFile final : public CaptureFile {
         ++frames_filtered_;
         continue;
       }
-      frame->time = frame_time(seconds, static_cast<uint64_t>(fraction) * (nanoseconds_ ? 1 : 1000));
+      frame->time =
+          frame_time(seconds, static_cast<uint64_t>(fraction) * (nanoseconds_ ? 1 : 1000));
       frame->captured_length = kept;
       frame->wire_length = wire;
       frame->link_type = link_type_;
@@ -294,8 +294,7 @@ std::unique_ptr<CaptureFile> open_mapped_pcap(const std::string& path,
   madvise(map, size, MADV_SEQUENTIAL);
   install_sigbus_handler();
   auto file = std::make_unique<MappedPcapFile>(path, std::make_unique<BpfFilter>(bpf_filter),
-                                               descriptor, static_cast<const uint8_t*>(map),
-                                               size);
+                                               descriptor, static_cast<const uint8_t*>(map), size);
   if (!file->read_header()) return nullptr;
   if (!file->prepare_filter(error)) {
     *failed = true;

@@ -1,28 +1,26 @@
 // spamtap analyze: read captures, analyze them, write the store (and JSON lines).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
-#include <csignal>
-
 #include <cerrno>
 #include <chrono>
-#include <cstring>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <set>
-
-#include <sqlite3.h>
 
 #include "alert/syslog.hpp"
 #include "analysis/report_layer.hpp"
 #include "analysis/suspects.hpp"
-#include "capture/live_capture.hpp"
 #include "assets/asset_lists.hpp"
+#include "capture/live_capture.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "core/text.hpp"
@@ -105,8 +103,8 @@ int load_blocklists(const char* prefix, const std::vector<std::string>& options,
     if (!quiet) {
       fmt::print(stderr,
                  "{}: blocklist {}: {} entries from {} ({}, {} bad lines, {} "
-                 "duplicates)\n", prefix,
-                 escape_control(source.name), counts.entries, escape_control(source.path),
+                 "duplicates)\n",
+                 prefix, escape_control(source.name), counts.entries, escape_control(source.path),
                  intel::format_name(list->info.format), counts.bad_lines, counts.duplicates);
     }
     lists.push_back(std::move(*list));
@@ -141,8 +139,12 @@ uint64_t report_changes(const std::string& db_path, Timestamp since,
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
 
-void on_stop_signal(int) { g_stop.store(true); }
-void on_reload_signal(int) { g_reload.store(true); }
+void on_stop_signal(int) {
+  g_stop.store(true);
+}
+void on_reload_signal(int) {
+  g_reload.store(true);
+}
 
 void install_live_signals() {
   struct sigaction action {};
@@ -166,7 +168,8 @@ bool drop_privileges(const std::string& user, const std::vector<std::string>& fi
   }
   for (const auto& file : files) {
     struct stat status {};
-    if (stat(file.c_str(), &status) == 0 && chown(file.c_str(), entry->pw_uid, entry->pw_gid) != 0) {
+    if (stat(file.c_str(), &status) == 0 &&
+        chown(file.c_str(), entry->pw_uid, entry->pw_gid) != 0) {
       *error = "cannot hand " + file + " to " + user + ": " + std::strerror(errno);
       return false;
     }
@@ -223,8 +226,8 @@ int run_analyze(const AnalyzeArguments& arguments) {
     }
   }
   if (!arguments.blocklists.empty() || !config.blocklists.empty()) {
-    int loaded = load_blocklists(prefix, arguments.blocklists, config.blocklists,
-                                 arguments.quiet, &options.blocklists);
+    int loaded = load_blocklists(prefix, arguments.blocklists, config.blocklists, arguments.quiet,
+                                 &options.blocklists);
     if (loaded != exit_code::kOk) return loaded;
   }
 
@@ -270,10 +273,10 @@ int run_analyze(const AnalyzeArguments& arguments) {
     double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     double rate = elapsed > 0 ? static_cast<double>(p.packets) / elapsed : 0;
-    std::string percent =
-        p.bytes_total ? fmt::format("{:5.1f}%", 100.0 * static_cast<double>(p.bytes_done) /
-                                                    static_cast<double>(p.bytes_total))
-                      : std::string("  ?  ");
+    std::string percent = p.bytes_total
+                              ? fmt::format("{:5.1f}%", 100.0 * static_cast<double>(p.bytes_done) /
+                                                            static_cast<double>(p.bytes_total))
+                              : std::string("  ?  ");
     fmt::print(stderr, "\r{} {} packets, {} packets/s  ", percent, human_count(p.packets),
                human_count(rate));
   };
@@ -289,8 +292,10 @@ int run_analyze(const AnalyzeArguments& arguments) {
     }
     install_live_signals();
     if (!arguments.quiet) {
-      fmt::print(stderr, "{}: capturing on {}; Ctrl-C or SIGTERM stops, SIGHUP reloads the "
-                 "blocklists\n", prefix, escape_control(arguments.interface));
+      fmt::print(stderr,
+                 "{}: capturing on {}; Ctrl-C or SIGTERM stops, SIGHUP reloads the "
+                 "blocklists\n",
+                 prefix, escape_control(arguments.interface));
     }
     // LIMITATION: one analysis thread, and a store that falls behind blocks this loop, so
     // the kernel drops frames (counted below) rather than spamtap dropping records.
@@ -317,8 +322,7 @@ int run_analyze(const AnalyzeArguments& arguments) {
           pipeline.set_blocklists(std::move(reloaded));
           fmt::print(stderr, "{}: blocklists reloaded\n", prefix);
         } else {
-          fmt::print(stderr, "{}: reload failed; the lists loaded before stay in use\n",
-                     prefix);
+          fmt::print(stderr, "{}: reload failed; the lists loaded before stay in use\n", prefix);
         }
       }
       auto now = std::chrono::steady_clock::now();
@@ -337,33 +341,33 @@ int run_analyze(const AnalyzeArguments& arguments) {
     if (show_progress) fmt::print(stderr, "\r\033[K");
     LiveCaptureStats stats = live->stats();
     if (!arguments.quiet || stats.dropped_by_kernel + stats.dropped_by_interface > 0) {
-      fmt::print(stderr, "{}: {} frames received, {} dropped by the kernel, {} by the "
-                 "interface\n", prefix, stats.received, stats.dropped_by_kernel,
-                 stats.dropped_by_interface);
+      fmt::print(stderr,
+                 "{}: {} frames received, {} dropped by the kernel, {} by the "
+                 "interface\n",
+                 prefix, stats.received, stats.dropped_by_kernel, stats.dropped_by_interface);
     }
   }
   for (const auto& path : arguments.captures) {
     std::string message;
-    FileOutcome outcome = pipeline.process_file(
-        path, &message, show_progress ? std::function<void(const Progress&)>(progress)
-                                      : std::function<void(const Progress&)>());
+    FileOutcome outcome =
+        pipeline.process_file(path, &message,
+                              show_progress ? std::function<void(const Progress&)>(progress)
+                                            : std::function<void(const Progress&)>());
     if (show_progress) fmt::print(stderr, "\r\033[K");
     if (outcome == FileOutcome::kNotReadable) {
       unreadable++;
       fmt::print(stderr, "{}: {} (skipped)\n", prefix, escape_control(message));
     } else if (outcome == FileOutcome::kDamaged) {
       damaged++;
-      fmt::print(stderr,
-                 "{}: {}; packets before it were analyzed and are kept\n", prefix,
+      fmt::print(stderr, "{}: {}; packets before it were analyzed and are kept\n", prefix,
                  escape_control(message));
     }
   }
   pipeline.finish();
   threaded_store.flush();
   // A run without packets has nothing new in it.
-  uint64_t change_events = pipeline.has_packets()
-                               ? report_changes(arguments.db, pipeline.first_packet(), sinks)
-                               : 0;
+  uint64_t change_events =
+      pipeline.has_packets() ? report_changes(arguments.db, pipeline.first_packet(), sinks) : 0;
   if (alerts) alerts->close();
   threaded_store.flush();
   if (json) json->flush();
@@ -378,8 +382,8 @@ int run_analyze(const AnalyzeArguments& arguments) {
   if (!arguments.quiet) {
     fmt::print(stderr,
                "{}: {} packets, {} connections, {} SMTP sessions, {} mail "
-               "transactions, {} events from {} in {:.2f} s -> {}\n", prefix,
-               count("packets"), count("connections"), count("smtp_sessions"),
+               "transactions, {} events from {} in {:.2f} s -> {}\n",
+               prefix, count("packets"), count("connections"), count("smtp_sessions"),
                count("smtp_transactions"), count("events") + change_events,
                arguments.live ? std::string("the interface")
                               : fmt::format("{} file(s)", arguments.captures.size()),
@@ -387,9 +391,9 @@ int run_analyze(const AnalyzeArguments& arguments) {
     if (options.blocklists) {
       fmt::print(stderr,
                  "{}: blocklists: {} of {} connections had a listed end, {} "
-                 "blocklist events\n", prefix,
-                 count("blocklist_connections_listed"), count("blocklist_connections_checked"),
-                 count("blocklist_events"));
+                 "blocklist events\n",
+                 prefix, count("blocklist_connections_listed"),
+                 count("blocklist_connections_checked"), count("blocklist_events"));
     }
     if (alerts) fmt::print(stderr, "{}: {}\n", prefix, alerts->summary());
     if (count("connections_evicted") > 0) {
@@ -398,13 +402,12 @@ int run_analyze(const AnalyzeArguments& arguments) {
     }
   }
   if (store->write_errors() > 0) {
-    fmt::print(stderr, "{}: {} records could not be stored: {}\n", prefix,
-               store->write_errors(), escape_control(store->last_error()));
+    fmt::print(stderr, "{}: {} records could not be stored: {}\n", prefix, store->write_errors(),
+               escape_control(store->last_error()));
     return exit_code::kFailure;
   }
   if (json && json->failed()) {
-    fmt::print(stderr, "{}: writing {} failed\n", prefix,
-               escape_control(arguments.json_out));
+    fmt::print(stderr, "{}: writing {} failed\n", prefix, escape_control(arguments.json_out));
     return exit_code::kFailure;
   }
   if (!arguments.live && unreadable == static_cast<int>(arguments.captures.size())) {
@@ -428,16 +431,18 @@ void register_analyze_command(CLI::App& app, int* result) {
   command->add_option("--filter", arguments->filter, "BPF filter applied to every capture");
   command->add_option("--json-out", arguments->json_out,
                       "Also write every record as JSON lines to FILE ('-' for stdout)");
-  command->add_option("--max-connections", arguments->max_connections,
-                      "Cap on connections tracked at once; the least recently active are "
-                      "evicted (counted)")
+  command
+      ->add_option("--max-connections", arguments->max_connections,
+                   "Cap on connections tracked at once; the least recently active are "
+                   "evicted (counted)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 28));
-  command->add_option("--workers", arguments->workers,
-                      "Analysis threads; connections are split among them by a hash of "
-                      "their addresses and ports, with the same results as one. More than 1 "
-                      "also puts reading, and detection with the store, on threads of "
-                      "their own")
+  command
+      ->add_option("--workers", arguments->workers,
+                   "Analysis threads; connections are split among them by a hash of "
+                   "their addresses and ports, with the same results as one. More than 1 "
+                   "also puts reading, and detection with the store, on threads of "
+                   "their own")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   command
@@ -447,9 +452,10 @@ void register_analyze_command(CLI::App& app, int* result) {
                    "[,private=keep|skip]")
       ->type_name("NAME=PATH")
       ->allow_extra_args(false);
-  command->add_option("--syslog", arguments->syslog,
-                      "Send every event as syslog, repeatable: udp://HOST:PORT or "
-                      "tcp://HOST:PORT[?format=5424|3164&cef=1&facility=local0]")
+  command
+      ->add_option("--syslog", arguments->syslog,
+                   "Send every event as syslog, repeatable: udp://HOST:PORT or "
+                   "tcp://HOST:PORT[?format=5424|3164&cef=1&facility=local0]")
       ->type_name("URL")
       ->allow_extra_args(false);
   command->add_option("--config", arguments->config,
@@ -476,9 +482,10 @@ void register_live_command(CLI::App& app, int* result) {
   command->add_option("--filter", arguments->filter, "BPF filter applied in the kernel");
   command->add_option("--json-out", arguments->json_out,
                       "Also write every record as JSON lines to FILE ('-' for stdout)");
-  command->add_option("--max-connections", arguments->max_connections,
-                      "Cap on connections tracked at once; the least recently active are "
-                      "evicted (counted)")
+  command
+      ->add_option("--max-connections", arguments->max_connections,
+                   "Cap on connections tracked at once; the least recently active are "
+                   "evicted (counted)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 28));
   command
@@ -486,19 +493,22 @@ void register_live_command(CLI::App& app, int* result) {
                    "IP blocklist, repeatable (see analyze --help); SIGHUP reloads the files")
       ->type_name("NAME=PATH")
       ->allow_extra_args(false);
-  command->add_option("--syslog", arguments->syslog,
-                      "Send every event as syslog, repeatable: udp://HOST:PORT or "
-                      "tcp://HOST:PORT[?format=5424|3164&cef=1&facility=local0]")
+  command
+      ->add_option("--syslog", arguments->syslog,
+                   "Send every event as syslog, repeatable: udp://HOST:PORT or "
+                   "tcp://HOST:PORT[?format=5424|3164&cef=1&facility=local0]")
       ->type_name("URL")
       ->allow_extra_args(false);
   command->add_option("--config", arguments->config,
                       "Configuration file (TOML; see config/spamtap.toml.example)");
-  command->add_option("--user", arguments->user,
-                      "Run as this user once the interface and the store are open (when "
-                      "started as root); 'root' keeps root")
+  command
+      ->add_option("--user", arguments->user,
+                   "Run as this user once the interface and the store are open (when "
+                   "started as root); 'root' keeps root")
       ->capture_default_str();
-  command->add_option("--flush-interval", arguments->flush_seconds,
-                      "Seconds between commits of the store, so reports see recent traffic")
+  command
+      ->add_option("--flush-interval", arguments->flush_seconds,
+                   "Seconds between commits of the store, so reports see recent traffic")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
   command->add_flag("-q,--quiet", arguments->quiet, "No progress line and no summary");

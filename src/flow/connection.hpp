@@ -78,7 +78,7 @@ struct Connection {
   ConnectionEnd end = ConnectionEnd::kOpen;
   bool originator_local = false;
   bool responder_local = false;
-  bool smtp = false;  // the conversation was analyzed as SMTP
+  bool smtp = false;       // the conversation was analyzed as SMTP
   uint8_t idle_class = 0;  // the flow table's timeout list it is on
   // The sequence number of each side's latest SYN (bit 0: originator, bit 1: responder
   // in `syn_seen`), kept for a stream analyzer that is set up after the handshake.

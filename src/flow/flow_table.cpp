@@ -90,7 +90,9 @@ uint32_t FlowTable::find(const Packet& packet, uint64_t hash, size_t* slot_out) 
   }
 }
 
-void FlowTable::process(const Packet& packet) { process(packet, counters_.packets + 1); }
+void FlowTable::process(const Packet& packet) {
+  process(packet, counters_.packets + 1);
+}
 
 void FlowTable::advance(Timestamp now) {
   if (now <= now_) return;
@@ -261,8 +263,8 @@ void FlowTable::swap_roles(Connection& connection) {
   std::swap(connection.originator, connection.responder);
   std::swap(connection.originator_local, connection.responder_local);
   std::swap(connection.syn_sequence[0], connection.syn_sequence[1]);
-  connection.syn_seen = static_cast<uint8_t>(((connection.syn_seen & 1) << 1) |
-                                             ((connection.syn_seen >> 1) & 1));
+  connection.syn_seen =
+      static_cast<uint8_t>(((connection.syn_seen & 1) << 1) | ((connection.syn_seen >> 1) & 1));
   uint16_t seen = connection.tcp_flags_seen;
   auto move_bit = [&](uint16_t from, uint16_t to) -> uint16_t { return (seen & from) ? to : 0; };
   uint16_t kept =
@@ -346,8 +348,7 @@ void FlowTable::touch(uint32_t index) {
   Connection& connection = pool_[index];
   uint8_t idle_class = idle_class_of(connection);
   Lru& current = lru_[connection.idle_class];
-  bool linked = connection.older != kEmpty || connection.newer != kEmpty ||
-                current.oldest == index;
+  bool linked = connection.older != kEmpty || connection.newer != kEmpty || current.oldest == index;
   if (linked) {
     if (idle_class == connection.idle_class && current.newest == index) return;
     unlink(index);

@@ -45,7 +45,9 @@ SmtpContext Collector::Port::run_context(const SmtpContext& context) const {
   return mapped;
 }
 
-void Collector::Port::connection_started(uint64_t id) { ids_[id] = collector_->next_id_++; }
+void Collector::Port::connection_started(uint64_t id) {
+  ids_[id] = collector_->next_id_++;
+}
 
 void Collector::Port::greeting(const SmtpContext& context, const smtp::Reply& reply) {
   collector_->detector_.on_greeting(run_context(context), reply);
@@ -77,7 +79,9 @@ void Collector::Port::anomaly(AnomalyRecord anomaly) {
   for (RecordSink* sink : collector_->sinks_) sink->write_anomaly(anomaly);
 }
 
-void Collector::Port::collected() { collector_->emit_detections(); }
+void Collector::Port::collected() {
+  collector_->emit_detections();
+}
 
 void Collector::Port::session_end(const SmtpContext& context, SmtpSessionRecord record,
                                   Timestamp end_time) {

@@ -106,8 +106,8 @@ struct SessionEnd {
 struct ConnectionEnd {
   Connection connection;
 };
-using News = std::variant<Started, Greeting, ExchangeNews, TransactionNews, AnomalyNews,
-                          Collected, SessionEnd, ConnectionEnd>;
+using News = std::variant<Started, Greeting, ExchangeNews, TransactionNews, AnomalyNews, Collected,
+                          SessionEnd, ConnectionEnd>;
 
 struct Message {
   Key key;
@@ -336,7 +336,9 @@ ParallelAnalysis::ParallelAnalysis(int workers, const ShardSettings& settings,
   batch_ = pool_->get();
 }
 
-ParallelAnalysis::~ParallelAnalysis() { finish(); }
+ParallelAnalysis::~ParallelAnalysis() {
+  finish();
+}
 
 void ParallelAnalysis::frame(const Frame& frame, uint64_t sequence, bool stable) {
   Batch& batch = *batch_;

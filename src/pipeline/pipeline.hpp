@@ -52,9 +52,9 @@ struct Progress {
 };
 
 enum class FileOutcome {
-  kComplete,      // read to its end
-  kDamaged,       // read up to a bad record; what came before was analyzed
-  kNotReadable,   // could not be opened as a capture
+  kComplete,     // read to its end
+  kDamaged,      // read up to a bad record; what came before was analyzed
+  kNotReadable,  // could not be opened as a capture
 };
 
 class Pipeline {

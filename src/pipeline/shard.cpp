@@ -8,7 +8,9 @@ namespace spamtap {
 
 namespace {
 
-bool is_smtp_port(uint16_t port) { return port == 25 || port == 587 || port == 2525; }
+bool is_smtp_port(uint16_t port) {
+  return port == 25 || port == 587 || port == 2525;
+}
 
 // A server greeting line: "220 " or "220-" (also 421/554 refusals at connect).
 bool starts_like_greeting(std::span<const uint8_t> payload) {
@@ -38,8 +40,7 @@ class Shard::SmtpAnalysis : public ConnectionExtension {
       client ? owner->session.client_data(time, bytes) : owner->session.server_data(time, bytes);
     }
     void stream_gap(Timestamp time, uint64_t missing) override {
-      client ? owner->session.client_gap(time, missing)
-             : owner->session.server_gap(time, missing);
+      client ? owner->session.client_gap(time, missing) : owner->session.server_gap(time, missing);
     }
     SmtpAnalysis* owner;
     bool client;
@@ -143,8 +144,8 @@ namespace {
 
 // Verbs only an SMTP client sends (FTP shares QUIT, AUTH, NOOP, HELP, RSET is rare).
 bool smtp_only_verb(const std::string& verb) {
-  return verb == "HELO" || verb == "EHLO" || verb == "LHLO" || verb == "MAIL" ||
-         verb == "RCPT" || verb == "DATA" || verb == "BDAT" || verb == "STARTTLS";
+  return verb == "HELO" || verb == "EHLO" || verb == "LHLO" || verb == "MAIL" || verb == "RCPT" ||
+         verb == "DATA" || verb == "BDAT" || verb == "STARTTLS";
 }
 
 constexpr size_t kMaxUnconfirmedExchanges = 16;

@@ -96,16 +96,66 @@ class TempDir {
   std::string path_;
 };
 
-Bytes frame_bytes(uint8_t fill, size_t size) { return Bytes(size, fill); }
+Bytes frame_bytes(uint8_t fill, size_t size) {
+  return Bytes(size, fill);
+}
 
 // A minimal Ethernet/IPv4/TCP frame to or from port 25 or 80, 54 bytes.
 Bytes tcp_frame(uint16_t destination_port) {
-  Bytes frame = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00,
-                 0x45, 0x00, 0x00, 0x28, 0, 1, 0, 0, 64, 6, 0, 0,
-                 10, 0, 0, 1, 10, 0, 0, 2,
-                 0x30, 0x39, static_cast<uint8_t>(destination_port >> 8),
-                 static_cast<uint8_t>(destination_port), 0, 0, 0, 1, 0, 0, 0, 0,
-                 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0};
+  Bytes frame = {0,
+                 1,
+                 2,
+                 3,
+                 4,
+                 5,
+                 6,
+                 7,
+                 8,
+                 9,
+                 10,
+                 11,
+                 0x08,
+                 0x00,
+                 0x45,
+                 0x00,
+                 0x00,
+                 0x28,
+                 0,
+                 1,
+                 0,
+                 0,
+                 64,
+                 6,
+                 0,
+                 0,
+                 10,
+                 0,
+                 0,
+                 1,
+                 10,
+                 0,
+                 0,
+                 2,
+                 0x30,
+                 0x39,
+                 static_cast<uint8_t>(destination_port >> 8),
+                 static_cast<uint8_t>(destination_port),
+                 0,
+                 0,
+                 0,
+                 1,
+                 0,
+                 0,
+                 0,
+                 0,
+                 0x50,
+                 0x02,
+                 0xff,
+                 0xff,
+                 0,
+                 0,
+                 0,
+                 0};
   return frame;
 }
 
@@ -206,8 +256,7 @@ TEST(CaptureFile, GzipCutShortEndsWithError) {
   EXPECT_EQ(last, CaptureFile::ReadStatus::kError);
   EXPECT_GT(frames.size(), 0u);
   EXPECT_LT(frames.size(), 200u);
-  EXPECT_NE(capture->error().find("truncated or corrupt record at byte offset"),
-            std::string::npos)
+  EXPECT_NE(capture->error().find("truncated or corrupt record at byte offset"), std::string::npos)
       << capture->error();
 }
 
@@ -273,9 +322,9 @@ TEST(CaptureFile, CapturedLengthAboveSnapLengthIsToleratedLikeLibpcap) {
   // Snap length 64, but the second record holds 100 bytes (wire 100). libpcap and
   // tshark accept such files; libpcap keeps the first 64 bytes. The third record
   // must still be found where it is.
-  Bytes pcap = classic_pcap(
-      {{1, 0, tcp_frame(25)}, {2, 0, frame_bytes(1, 100)}, {3, 0, tcp_frame(80)}}, false, false,
-      64);
+  Bytes pcap =
+      classic_pcap({{1, 0, tcp_frame(25)}, {2, 0, frame_bytes(1, 100)}, {3, 0, tcp_frame(80)}},
+                   false, false, 64);
   std::string path = dir.write("snap.pcap", pcap);
   std::string error;
   auto capture = CaptureFile::open(path, "", &error);
@@ -297,15 +346,15 @@ TEST(CaptureFile, MappedAndLibpcapReadersAgree) {
   TempDir dir;
   Record late{9, 999999, tcp_frame(80)};
   Record invalid{10, 0xFFFFFFF0u, tcp_frame(25)};  // a fraction past a second: taken as 0
-  Record cut{11, 0, frame_bytes(7, 100)};           // longer than the snap length
+  Record cut{11, 0, frame_bytes(7, 100)};          // longer than the snap length
   Record broken{12, 0, frame_bytes(1, 10)};
   broken.captured_override = 40;  // claims more than the file holds
   int variant = 0;
   for (bool nanoseconds : {false, true}) {
     for (bool big_endian : {false, true}) {
       for (int link : {1, 101, 113}) {
-        Bytes pcap = classic_pcap({{1, 5, tcp_frame(25)}, late, invalid, cut, broken},
-                                  nanoseconds, big_endian, 64, link);
+        Bytes pcap = classic_pcap({{1, 5, tcp_frame(25)}, late, invalid, cut, broken}, nanoseconds,
+                                  big_endian, 64, link);
         std::string name = "v" + std::to_string(variant++);
         std::string plain = dir.write(name + ".pcap", pcap);
         std::string packed = dir.write_gzip(name + ".pcap.gz", pcap);
@@ -334,10 +383,8 @@ TEST(CaptureFile, MappedAndLibpcapReadersAgree) {
         EXPECT_EQ(mapped_last, CaptureFile::ReadStatus::kError);
         EXPECT_EQ(libpcap_last, CaptureFile::ReadStatus::kError);
         // 24 + 3 * (16 + 54) + (16 + 100): where the broken record starts.
-        EXPECT_NE(mapped->error().find("byte offset 350"), std::string::npos)
-            << mapped->error();
-        EXPECT_NE(libpcap->error().find("byte offset 350"), std::string::npos)
-            << libpcap->error();
+        EXPECT_NE(mapped->error().find("byte offset 350"), std::string::npos) << mapped->error();
+        EXPECT_NE(libpcap->error().find("byte offset 350"), std::string::npos) << libpcap->error();
       }
     }
   }
@@ -373,8 +420,8 @@ TEST(CaptureFile, HugeCapturedLengthIsAnError) {
   TempDir dir;
   Record liar{1, 0, frame_bytes(1, 10)};
   liar.captured_override = 300000;  // over the 262144 maximum
-  std::string path = dir.write("huge.pcap", classic_pcap({{1, 0, tcp_frame(25)}, liar}, false,
-                                                         false, 262144));
+  std::string path =
+      dir.write("huge.pcap", classic_pcap({{1, 0, tcp_frame(25)}, liar}, false, false, 262144));
   std::string error;
   auto capture = CaptureFile::open(path, "", &error);
   ASSERT_NE(capture, nullptr) << error;
@@ -511,8 +558,12 @@ void check_pcapng(bool big_endian) {
   EXPECT_EQ(capture->bytes_consumed(), capture->total_bytes());
 }
 
-TEST(CaptureFile, PcapngTwoInterfacesLittleEndian) { check_pcapng(false); }
-TEST(CaptureFile, PcapngTwoInterfacesBigEndian) { check_pcapng(true); }
+TEST(CaptureFile, PcapngTwoInterfacesLittleEndian) {
+  check_pcapng(false);
+}
+TEST(CaptureFile, PcapngTwoInterfacesBigEndian) {
+  check_pcapng(true);
+}
 
 TEST(CaptureFile, PcapngFilterPerLinkType) {
   TempDir dir;
@@ -642,8 +693,7 @@ Bytes sll_frame(const Bytes& ip) {
   return frame;
 }
 Bytes sll2_frame(const Bytes& ip) {
-  Bytes frame = {0x08, 0x00, 0, 0, 0, 0, 0, 3, 0x00, 0x01, 0x00, 0x06,
-                 1, 2, 3, 4, 5, 6, 0, 0};
+  Bytes frame = {0x08, 0x00, 0, 0, 0, 0, 0, 3, 0x00, 0x01, 0x00, 0x06, 1, 2, 3, 4, 5, 6, 0, 0};
   frame.insert(frame.end(), ip.begin(), ip.end());
   return frame;
 }
@@ -704,9 +754,8 @@ TEST(CaptureFile, ClassicPcapOfLinuxCookedCapturesDecodes) {
     Bytes ip = ip_of(tcp_frame(25));
     Bytes data = link == link_type::kLinuxSll ? sll_frame(ip) : sll2_frame(ip);
     TempDir dir;
-    std::string path =
-        dir.write("cooked.pcap", classic_pcap({{1700000000, 999999999, data}}, true, false,
-                                              65535, link));
+    std::string path = dir.write(
+        "cooked.pcap", classic_pcap({{1700000000, 999999999, data}}, true, false, 65535, link));
     std::string error;
     auto capture = CaptureFile::open(path, "", &error);
     ASSERT_NE(capture, nullptr) << error;

@@ -12,8 +12,7 @@ namespace {
 
 struct MemorySink : RecordSink {
   void write_connection(const Connection& c) override {
-    connections.push_back(
-        {c.key, c.originator, c.responder, c.smtp, c.role_rule, c.missed_bytes});
+    connections.push_back({c.key, c.originator, c.responder, c.smtp, c.role_rule, c.missed_bytes});
   }
   void write_smtp(const SmtpRecord& r) override { transactions.push_back(r); }
   void write_exchange(const SmtpExchangeRecord& r) override { exchanges.push_back(r); }
