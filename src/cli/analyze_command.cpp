@@ -396,6 +396,12 @@ int run_analyze(const AnalyzeArguments& arguments) {
                  count("blocklist_connections_checked"), count("blocklist_events"));
     }
     if (alerts) fmt::print(stderr, "{}: {}\n", prefix, alerts->summary());
+    if (count("decode.unsupported_link_type") > 0) {
+      fmt::print(stderr,
+                 "{}: warning: {} frames of a link type spamtap does not decode were "
+                 "skipped\n",
+                 prefix, count("decode.unsupported_link_type"));
+    }
     if (count("connections_evicted") > 0) {
       fmt::print(stderr, "{}: {} connections evicted by --max-connections\n", prefix,
                  count("connections_evicted"));

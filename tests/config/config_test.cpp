@@ -5,16 +5,28 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace spamtap {
 namespace {
 
+// The files written by a test run, removed when it ends.
+struct WrittenFiles {
+  std::vector<std::filesystem::path> paths;
+  ~WrittenFiles() {
+    for (const auto& path : paths) std::filesystem::remove(path);
+  }
+};
+
 std::string write_file(const std::string& text) {
+  static WrittenFiles written;
   static int counter = 0;
   auto path =
       std::filesystem::temp_directory_path() /
       ("spamtap-config-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".toml");
   std::ofstream(path) << text;
+  written.paths.push_back(path);
   return path.string();
 }
 

@@ -14,6 +14,12 @@
 namespace spamtap {
 namespace {
 
+// A store is three files in WAL mode.
+void remove_store(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+
 std::string temp_path(const char* name) {
   return (std::filesystem::temp_directory_path() /
           (std::string(name) + "-" + std::to_string(getpid()) + ".db"))
@@ -36,7 +42,7 @@ Event event(const char* host, int rule, int64_t second, const std::string& evide
 
 TEST(SqliteStore, EventsRoundTripIntoTheSuspectsReport) {
   std::string path = temp_path("spamtap-store");
-  std::filesystem::remove(path);
+  remove_store(path);
   {
     std::string error;
     auto store = SqliteStore::open(path, &error, 2);
@@ -78,7 +84,7 @@ TEST(SqliteStore, EventsRoundTripIntoTheSuspectsReport) {
   EXPECT_EQ(out.str().find('\x1b'), std::string::npos);
   EXPECT_NE(out.str().find("\\x1b[31mred"), std::string::npos);
   sqlite3_close(db);
-  std::filesystem::remove(path);
+  remove_store(path);
 }
 
 Connection https(uint64_t id, const char* client, const char* server, int64_t second) {
@@ -100,7 +106,7 @@ Connection https(uint64_t id, const char* client, const char* server, int64_t se
 TEST(SqliteStore, AggregatesOfAnOlderLayoutAreRebuiltFromTheConnections) {
   // One run: 10.0.0.5 opens two connections to 198.51.100.1 and one to 198.51.100.2.
   std::string path = temp_path("spamtap-rebuild");
-  std::filesystem::remove(path);
+  remove_store(path);
   {
     std::string error;
     auto store = SqliteStore::open(path, &error);
@@ -150,7 +156,7 @@ TEST(SqliteStore, AggregatesOfAnOlderLayoutAreRebuiltFromTheConnections) {
   EXPECT_EQ(table.rows[0][4], 3);    // connections
   EXPECT_EQ(table.rows[0][6], 300);  // bytes sent
   EXPECT_EQ(table.rows[0][8], 2);    // peers
-  std::filesystem::remove(path);
+  remove_store(path);
 }
 
 TEST(SqliteStore, UnwritablePathIsAClearError) {
@@ -168,7 +174,7 @@ TEST(SqliteStore, ReadingSomethingElseIsAClearError) {
   std::string error;
   EXPECT_EQ(open_store_for_reading(path, &error), nullptr);
   EXPECT_NE(error.find(path), std::string::npos);
-  std::filesystem::remove(path);
+  remove_store(path);
 }
 
 TEST(Text, EscapesControlAndRepairsUtf8) {
