@@ -61,6 +61,8 @@ int known_link_type(uint32_t linktype) {
 // handler puts a page of zeros where the missing page was and marks the map as shrunk;
 // the thread goes on reading zeros (harmless to a decoder built for hostile bytes), and
 // the reader stops at its next record with an error, keeping what came before.
+// LIMITATION: bytes past the cut but inside the page that holds it read as zeros without a
+// fault, so a few empty frames (counted as decode anomalies) can come before the error.
 struct MappedRange {
   std::atomic<uintptr_t> start{0};
   std::atomic<uintptr_t> end{0};
