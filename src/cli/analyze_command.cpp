@@ -423,18 +423,14 @@ int run_analyze(const AnalyzeArguments& arguments) {
   return exit_code::kOk;
 }
 
-}  // namespace
-
-void register_analyze_command(CLI::App& app, int* result) {
-  auto arguments = std::make_shared<AnalyzeArguments>();
-  CLI::App* command = app.add_subcommand(
-      "analyze", "Analyze capture files: connections, SMTP, spam-source events -> store");
+// The options analyze and live share.
+void add_common_options(CLI::App* command, AnalyzeArguments* arguments) {
   command->add_option("--db", arguments->db, "SQLite store to write (created if missing)")
       ->capture_default_str();
   command->add_option("--home-net", arguments->home_net,
                       "Local networks, comma-separated CIDRs (default: private and "
                       "unique-local ranges)");
-  command->add_option("--filter", arguments->filter, "BPF filter applied to every capture");
+  command->add_option("--filter", arguments->filter, "BPF filter applied to every frame");
   command->add_option("--json-out", arguments->json_out,
                       "Also write every record as JSON lines to FILE ('-' for stdout)");
   command
@@ -443,14 +439,6 @@ void register_analyze_command(CLI::App& app, int* result) {
                    "evicted (counted)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 28));
-  command
-      ->add_option("--workers", arguments->workers,
-                   "Analysis threads; connections are split among them by a hash of "
-                   "their addresses and ports, with the same results as one. More than 1 "
-                   "also puts reading, and detection with the store, on threads of "
-                   "their own")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 64));
   command
       ->add_option("--blocklist", arguments->blocklists,
                    "IP blocklist to match every connection against, repeatable: "
@@ -467,6 +455,23 @@ void register_analyze_command(CLI::App& app, int* result) {
   command->add_option("--config", arguments->config,
                       "Configuration file (TOML; see config/spamtap.toml.example)");
   command->add_flag("-q,--quiet", arguments->quiet, "No progress line and no summary");
+}
+
+}  // namespace
+
+void register_analyze_command(CLI::App& app, int* result) {
+  auto arguments = std::make_shared<AnalyzeArguments>();
+  CLI::App* command = app.add_subcommand(
+      "analyze", "Analyze capture files: connections, SMTP, spam-source events -> store");
+  add_common_options(command, arguments.get());
+  command
+      ->add_option("--workers", arguments->workers,
+                   "Analysis threads; connections are split among them by a hash of "
+                   "their addresses and ports, with the same results as one. More than 1 "
+                   "also puts reading, and detection with the store, on threads of "
+                   "their own")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   command->add_option("captures", arguments->captures, "pcap or pcapng files, read in order")
       ->required()
       ->type_name("CAPTURE");
@@ -477,36 +482,12 @@ void register_live_command(CLI::App& app, int* result) {
   auto arguments = std::make_shared<AnalyzeArguments>();
   arguments->live = true;
   CLI::App* command = app.add_subcommand(
-      "live", "Analyze the traffic of a network interface as it passes, until stopped");
+      "live",
+      "Analyze the traffic of a network interface as it passes, until stopped (SIGINT or "
+      "SIGTERM); SIGHUP reloads the blocklist files");
   command->add_option("-i,--interface", arguments->interface, "Interface to capture on")
       ->required();
-  command->add_option("--db", arguments->db, "SQLite store to write (created if missing)")
-      ->capture_default_str();
-  command->add_option("--home-net", arguments->home_net,
-                      "Local networks, comma-separated CIDRs (default: private and "
-                      "unique-local ranges)");
-  command->add_option("--filter", arguments->filter, "BPF filter applied in the kernel");
-  command->add_option("--json-out", arguments->json_out,
-                      "Also write every record as JSON lines to FILE ('-' for stdout)");
-  command
-      ->add_option("--max-connections", arguments->max_connections,
-                   "Cap on connections tracked at once; the least recently active are "
-                   "evicted (counted)")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1} << 28));
-  command
-      ->add_option("--blocklist", arguments->blocklists,
-                   "IP blocklist, repeatable (see analyze --help); SIGHUP reloads the files")
-      ->type_name("NAME=PATH")
-      ->allow_extra_args(false);
-  command
-      ->add_option("--syslog", arguments->syslog,
-                   "Send every event as syslog, repeatable: udp://HOST:PORT or "
-                   "tcp://HOST:PORT[?format=5424|3164&cef=1&facility=local0]")
-      ->type_name("URL")
-      ->allow_extra_args(false);
-  command->add_option("--config", arguments->config,
-                      "Configuration file (TOML; see config/spamtap.toml.example)");
+  add_common_options(command, arguments.get());
   command
       ->add_option("--user", arguments->user,
                    "Run as this user once the interface and the store are open (when "
@@ -517,7 +498,6 @@ void register_live_command(CLI::App& app, int* result) {
                    "Seconds between commits of the store, so reports see recent traffic")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
-  command->add_flag("-q,--quiet", arguments->quiet, "No progress line and no summary");
   command->callback([arguments, result] { *result = run_analyze(*arguments); });
 }
 

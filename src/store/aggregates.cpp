@@ -191,7 +191,8 @@ constexpr const char* kGroupAllHosts = R"sql(
 INSERT INTO run_ports
 SELECT '*', host_local, role, port, protocol, hour, sketch_union(hosts), SUM(connections),
   SUM(local_peer_connections), SUM(handshakes), SUM(bytes_sent), SUM(bytes_received),
-  MIN(first_ns), MAX(last_ns), sketch_union(peers), SUM(outside_handshakes), sketch_union(outside_peers),
+  MIN(first_ns), MAX(last_ns), sketch_union(peers), SUM(outside_handshakes),
+  sketch_union(outside_peers),
   MIN(outside_first_ns), MAX(outside_last_ns), NULL
 FROM run_ports GROUP BY host_local, role, port, protocol, hour
 )sql";
