@@ -73,6 +73,8 @@ bool Shard::should_analyze_smtp(const Connection& connection, const Packet& pack
   if (connection.key.protocol != ip_protocol::kTcp) return false;
   if (is_smtp_port(connection.key.responder_port)) return true;
   // Any other port: a server whose first bytes are an SMTP greeting.
+  // LIMITATION: there the analyzer starts at the greeting, so bytes a client sent before
+  // it (a bot that talks first) are a gap, and that habit is not seen on such ports.
   return !from_originator && connection.responder.payload_bytes == packet.payload_length &&
          starts_like_greeting(packet.payload);
 }
