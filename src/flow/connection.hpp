@@ -102,7 +102,7 @@ struct Connection {
   bool closed() const;
 
   // A copy of everything but the extension and the list links, for records that
-  // outlive the table's slot.
+  // outlive the table's slot. A field added to Connection is added there too.
   Connection snapshot() const;
 };
 

@@ -66,7 +66,7 @@ FlowTable::FlowTable(FlowLimits limits, HomeNetworks home, ConnectionObserver* o
 FlowTable::~FlowTable() = default;
 
 uint64_t FlowTable::hash_of(const IpAddress& a, uint16_t port_a, const IpAddress& b,
-                            uint16_t port_b, uint8_t protocol) const {
+                            uint16_t port_b, uint8_t protocol) {
   // Symmetric: the sum of two endpoint hashes does not depend on direction.
   uint64_t ha = a.hash() ^ mix(port_a + 0x10000ULL);
   uint64_t hb = b.hash() ^ mix(port_b + 0x10000ULL);

@@ -68,13 +68,14 @@ class FlowTable {
   void swap_roles(Connection& connection);
 
   size_t active() const { return active_; }
+  // The same for both directions of a conversation. Slots come from its low bits.
+  static uint64_t hash_of(const IpAddress& a, uint16_t port_a, const IpAddress& b, uint16_t port_b,
+                          uint8_t protocol);
   const FlowCounters& counters() const { return counters_; }
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
 
-  uint64_t hash_of(const IpAddress& a, uint16_t port_a, const IpAddress& b, uint16_t port_b,
-                   uint8_t protocol) const;
   uint32_t find(const Packet& packet, uint64_t hash, size_t* slot_out) const;
   uint32_t create(const Packet& packet, uint64_t hash);
   void end_connection(uint32_t index, ConnectionEnd reason);

@@ -23,15 +23,6 @@ constexpr size_t kQueueDepth = 8;
 
 constexpr uint64_t kEndOfInput = std::numeric_limits<uint64_t>::max();
 
-uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDULL;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ULL;
-  h ^= h >> 33;
-  return h;
-}
-
 bool has_ports(uint8_t protocol) {
   return protocol == ip_protocol::kTcp || protocol == ip_protocol::kUdp;
 }
@@ -191,10 +182,10 @@ void replay(Message& message, Collector::Port& port) {
 uint32_t shard_of(const IpAddress& a, uint16_t port_a, const IpAddress& b, uint16_t port_b,
                   uint8_t protocol, uint32_t shards) {
   if (!has_ports(protocol)) port_a = port_b = 0;
-  // Symmetric: the sum of the two endpoint hashes does not depend on direction.
-  uint64_t ha = a.hash() ^ mix(port_a + 0x10000ULL);
-  uint64_t hb = b.hash() ^ mix(port_b + 0x10000ULL);
-  return static_cast<uint32_t>(mix(ha + hb + protocol) % shards);
+  // The flow table's own symmetric hash, by its high bits: the tables inside each worker
+  // index by the low bits, which must not be the same in all of a worker's connections.
+  uint64_t hash = FlowTable::hash_of(a, port_a, b, port_b, protocol);
+  return static_cast<uint32_t>((hash >> 32) % shards);
 }
 
 // Frames of one stretch of input: every frame's time, and each worker's packets, decoded

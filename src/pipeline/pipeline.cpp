@@ -73,13 +73,8 @@ FileOutcome Pipeline::process_file(const std::string& path, std::string* message
       counters_["frames_filtered"] += capture->frames_filtered();
       return FileOutcome::kDamaged;
     }
-    if (parallel_) {
-      frames_++;
-      parallel_->frame(frame, frames_, stable);
-      if (stable && (frames_ & 0xFFF) == 0) capture->release_before(parallel_->done_before());
-    } else {
-      process_frame(frame);
-    }
+    process_frame(frame, stable);
+    if (stable && (frames_ & 0xFFF) == 0) capture->release_before(parallel_->done_before());
     if (progress && (++frames & 0x3FFF) == 0) {
       state.bytes_done = capture->bytes_consumed();
       state.bytes_total = capture->total_bytes();
@@ -91,10 +86,12 @@ FileOutcome Pipeline::process_file(const std::string& path, std::string* message
   return FileOutcome::kComplete;
 }
 
-void Pipeline::process_frame(const Frame& frame) {
+void Pipeline::process_frame(const Frame& frame) { process_frame(frame, false); }
+
+void Pipeline::process_frame(const Frame& frame, bool stable) {
   frames_++;  // a plain counter: this runs for every frame
   if (parallel_) {
-    parallel_->frame(frame, frames_);
+    parallel_->frame(frame, frames_, stable);
     return;
   }
   // Time passes with every frame, whatever it holds.

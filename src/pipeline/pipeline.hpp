@@ -82,6 +82,10 @@ class Pipeline {
   Timestamp last_packet() const { return has_packets() ? last_packet_ : 0; }
 
  private:
+  // `stable`: the frame's bytes stay valid until the file is closed (workers may keep
+  // pointing at them).
+  void process_frame(const Frame& frame, bool stable);
+
   AnalysisOptions options_;
   std::vector<RecordSink*> sinks_;
   Collector collector_;

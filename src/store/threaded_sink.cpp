@@ -8,27 +8,6 @@
 namespace spamtap {
 namespace {
 
-// The extension and the least-recently-active links belong to the flow table and are left
-// behind. A field added to Connection must be added here too, or the store never sees it.
-Connection copy_for_writer(const Connection& connection) {
-  Connection copy;
-  copy.id = connection.id;
-  copy.key = connection.key;
-  copy.first_time = connection.first_time;
-  copy.last_time = connection.last_time;
-  copy.originator = connection.originator;
-  copy.responder = connection.responder;
-  copy.tcp_flags_seen = connection.tcp_flags_seen;
-  copy.initial_sequence = connection.initial_sequence;
-  copy.role_rule = connection.role_rule;
-  copy.end = connection.end;
-  copy.originator_local = connection.originator_local;
-  copy.responder_local = connection.responder_local;
-  copy.smtp = connection.smtp;
-  copy.missed_bytes = connection.missed_bytes;
-  return copy;
-}
-
 // Hands one record to the method of the wrapped sink that takes its kind.
 struct WriteTo {
   RecordSink& sink;
@@ -65,7 +44,7 @@ ThreadedSink::~ThreadedSink() {
 }
 
 void ThreadedSink::write_connection(const Connection& connection) {
-  add(copy_for_writer(connection));
+  add(connection.snapshot());
 }
 void ThreadedSink::write_smtp(const SmtpRecord& record) {
   add(record);
